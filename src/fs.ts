@@ -1,0 +1,174 @@
+/**
+ * File helpers shared by every part: atomic writes with a given mode, and
+ * JSON reads whose errors name the file.
+ *
+ * @module
+ */
+
+import { FlheError } from "./error.ts";
+
+/**
+ * Writes a file atomically: a temporary file beside it (created with `mode`)
+ * is renamed over the target, so readers never see half a file and a crash
+ * leaves the old content.
+ *
+ * @param path Target path.
+ * @param data Bytes or text.
+ * @param mode File mode (default 0o644; 0o600 for secrets).
+ *
+ * @example Usage
+ * ```ts
+ * import { writeFileAtomic } from "./fs.ts";
+ * await writeFileAtomic("/tmp/x.json", "{}", 0o600);
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  mode = 0o644,
+): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  try {
+    await Deno.writeFile(tmp, bytes, { mode, createNew: true });
+    // The umask may have narrowed the mode at creation: set it exactly.
+    await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Reads and parses a JSON file.
+ *
+ * @param path The file.
+ * @returns The parsed value (untrusted: check it before use).
+ * @throws {FlheError} `input` naming the file if it is missing or not JSON.
+ *
+ * @example Usage
+ * ```ts
+ * import { readJsonFile } from "./fs.ts";
+ * const value = await readJsonFile("federation.json");
+ * ```
+ */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new FlheError("input", `${path}: file not found`);
+    throw new FlheError("input", `${path}: cannot read (${(e as Error).message})`, { cause: e });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new FlheError("input", `${path}: not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/**
+ * Reads typed fields out of an untrusted JSON object, with errors that name
+ * the file and the field.
+ */
+export class JsonFields {
+  readonly #file: string;
+  readonly #obj: Record<string, unknown>;
+
+  /**
+   * @param file Names the source in error messages.
+   * @param value The parsed JSON.
+   * @param prefix Field path prefix for nested objects (e.g. `encoding.`).
+   * @throws {FlheError} `input` if `value` is not an object.
+   */
+  constructor(file: string, value: unknown, readonly prefix = "") {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new FlheError("input", `${file}: ${prefix || "top level"} is not a JSON object`);
+    }
+    this.#file = file;
+    this.#obj = value as Record<string, unknown>;
+  }
+
+  #fail(field: string, want: string): never {
+    throw new FlheError("input", `${this.#file}: field "${this.prefix}${field}" ${want}`);
+  }
+
+  /**
+   * A string field.
+   *
+   * @param field Field name.
+   * @param pattern Optional pattern the value must match.
+   * @returns The value.
+   */
+  string(field: string, pattern?: RegExp): string {
+    const v = this.#obj[field];
+    if (typeof v !== "string") this.#fail(field, "is missing or not a string");
+    if (pattern && !pattern.test(v)) this.#fail(field, `does not match ${pattern}`);
+    return v;
+  }
+
+  /**
+   * A hex string field as a bigint.
+   *
+   * @param field Field name.
+   * @returns The value.
+   */
+  hex(field: string): bigint {
+    return BigInt("0x" + this.string(field, /^[0-9a-f]+$/));
+  }
+
+  /**
+   * A number field within bounds.
+   *
+   * @param field Field name.
+   * @param min Smallest allowed.
+   * @param max Largest allowed.
+   * @param integer Whether it must be an integer (default true).
+   * @returns The value.
+   */
+  number(field: string, min: number, max: number, integer = true): number {
+    const v = this.#obj[field];
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      this.#fail(field, "is missing or not a number");
+    }
+    if (integer && !Number.isInteger(v)) this.#fail(field, `is ${v}, not an integer`);
+    if (v < min || v > max) this.#fail(field, `is ${v}, outside [${min}, ${max}]`);
+    return v;
+  }
+
+  /**
+   * A string field that must be one of `choices`.
+   *
+   * @param field Field name.
+   * @param choices Allowed values.
+   * @returns The value.
+   */
+  oneOf<T extends string>(field: string, choices: readonly T[]): T {
+    const v = this.string(field);
+    if (!(choices as readonly string[]).includes(v)) {
+      this.#fail(field, `is "${v}", not one of ${choices.join(", ")}`);
+    }
+    return v as T;
+  }
+
+  /**
+   * A nested object field.
+   *
+   * @param field Field name.
+   * @returns Its fields.
+   */
+  object(field: string): JsonFields {
+    return new JsonFields(this.#file, this.#obj[field], `${this.prefix}${field}.`);
+  }
+
+  /**
+   * Whether the field is present.
+   *
+   * @param field Field name.
+   * @returns `true` if present and not null.
+   */
+  has(field: string): boolean {
+    return this.#obj[field] !== undefined && this.#obj[field] !== null;
+  }
+}

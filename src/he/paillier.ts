@@ -1,0 +1,176 @@
+/**
+ * Paillier encryption, decryption and homomorphic operations on bigints.
+ *
+ * With `g = n + 1`, `g ** m = 1 + m * n mod n^2`, so encryption is one
+ * multiplication by a randomizer. Randomizers do not depend on the message:
+ * they can be computed ahead of time (see {@linkcode createRandomizerSource}).
+ *
+ * @module
+ */
+
+import { FlheError } from "../error.ts";
+import type { PublicKey, SecretKey } from "./keys.ts";
+import { randomBelow } from "./keys.ts";
+import { createFixedBaseTable, type FixedBaseTable, gcd, modPow } from "./modular.ts";
+
+/**
+ * How encryption draws its randomness:
+ * - `djn` (default): `hs ** a` with a random exponent `a` of `|n|/2` bits,
+ *   from a fixed-base table. Its security rests on a short-exponent
+ *   assumption beyond DCR (as in Intel's Paillier library, ABY and HEU).
+ * - `classic`: `r ** n` for a uniform unit `r`, as in the original scheme.
+ */
+export type Randomness = "djn" | "classic";
+
+/** Produces fresh randomizers (`r ** n` or `hs ** a`, mod `n^2`) for one key. */
+export interface RandomizerSource {
+  /** The randomness kind. */
+  readonly randomness: Randomness;
+  /**
+   * A fresh randomizer.
+   *
+   * @returns A random element of the `n`-th residues mod `n^2`.
+   */
+  next(): bigint;
+}
+
+/**
+ * Creates a {@linkcode RandomizerSource}. For `djn` this builds a 16 MB
+ * fixed-base table (2048-bit key), so create one per worker and reuse it.
+ *
+ * @param key The public key.
+ * @param randomness `djn` (default) or `classic`.
+ * @returns The source.
+ *
+ * @example Usage
+ * ```ts
+ * import { createRandomizerSource, generateKeyPair } from "./mod.ts";
+ * const { publicKey } = await generateKeyPair(512);
+ * const r = createRandomizerSource(publicKey).next();
+ * ```
+ */
+export function createRandomizerSource(
+  key: PublicKey,
+  randomness: Randomness = "djn",
+): RandomizerSource {
+  if (randomness === "classic") {
+    return { randomness, next: () => modPow(randomBelow(key.n), key.n, key.n2) };
+  }
+  let table: FixedBaseTable | undefined;
+  const exponent = new Uint8Array(key.randomExponentBytes);
+  return {
+    randomness,
+    next(): bigint {
+      table ??= createFixedBaseTable(key.hs, key.n2, key.randomExponentBytes);
+      crypto.getRandomValues(exponent);
+      return table.pow(exponent);
+    },
+  };
+}
+
+/**
+ * Encrypts `m` with a given randomizer: `(1 + m * n) * randomizer mod n^2`.
+ *
+ * @param key The public key.
+ * @param m The plaintext, in `[0, n)`.
+ * @param randomizer A randomizer from {@linkcode RandomizerSource.next}.
+ * @returns The ciphertext.
+ * @throws {FlheError} `range` if `m` is outside `[0, n)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { createRandomizerSource, encrypt, generateKeyPair } from "./mod.ts";
+ * const { publicKey } = await generateKeyPair(512);
+ * const c = encrypt(publicKey, 42n, createRandomizerSource(publicKey).next());
+ * ```
+ */
+export function encrypt(key: PublicKey, m: bigint, randomizer: bigint): bigint {
+  if (m < 0n || m >= key.n) throw new FlheError("range", "encrypt: plaintext outside [0, n)");
+  return ((1n + m * key.n) * randomizer) % key.n2;
+}
+
+/**
+ * Decrypts with CRT: one exponentiation mod `p^2` and one mod `q^2`, each
+ * with a half-size exponent, instead of one mod `n^2` with `lambda`.
+ *
+ * @param key The secret key.
+ * @param c A ciphertext in `(0, n^2)`.
+ * @returns The plaintext in `[0, n)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { createRandomizerSource, decrypt, encrypt, generateKeyPair } from "./mod.ts";
+ * const { publicKey, secretKey } = await generateKeyPair(512);
+ * decrypt(secretKey, encrypt(publicKey, 7n, createRandomizerSource(publicKey).next())); // 7n
+ * ```
+ */
+export function decrypt(key: SecretKey, c: bigint): bigint {
+  const { p, q, p2, q2 } = key;
+  const mp = (((modPow(c % p2, p - 1n, p2) - 1n) / p) * key.hp) % p;
+  const mq = (((modPow(c % q2, q - 1n, q2) - 1n) / q) * key.hq) % q;
+  const diff = (((mp - mq) % p) + p) % p;
+  return mq + q * ((diff * key.qInvP) % p);
+}
+
+/**
+ * Homomorphic addition: the product of ciphertexts encrypts the sum of plaintexts.
+ *
+ * @param key The public key.
+ * @param a A ciphertext.
+ * @param b A ciphertext.
+ * @returns A ciphertext of `m_a + m_b mod n`.
+ *
+ * @example Usage
+ * ```ts
+ * import { addCiphertexts, createRandomizerSource, decrypt, encrypt, generateKeyPair } from "./mod.ts";
+ * const { publicKey: pk, secretKey } = await generateKeyPair(512);
+ * const r = createRandomizerSource(pk);
+ * decrypt(secretKey, addCiphertexts(pk, encrypt(pk, 2n, r.next()), encrypt(pk, 3n, r.next()))); // 5n
+ * ```
+ */
+export function addCiphertexts(key: PublicKey, a: bigint, b: bigint): bigint {
+  return (a * b) % key.n2;
+}
+
+/**
+ * Homomorphic multiplication by a plaintext scalar: `c ** k` encrypts `k * m`.
+ *
+ * @param key The public key.
+ * @param c A ciphertext.
+ * @param k A non-negative scalar.
+ * @returns A ciphertext of `k * m mod n`.
+ * @throws {FlheError} `range` if `k` is negative.
+ *
+ * @example Usage
+ * ```ts
+ * import { createRandomizerSource, decrypt, encrypt, generateKeyPair, multiplyPlain } from "./mod.ts";
+ * const { publicKey: pk, secretKey } = await generateKeyPair(512);
+ * decrypt(secretKey, multiplyPlain(pk, encrypt(pk, 4n, createRandomizerSource(pk).next()), 3n)); // 12n
+ * ```
+ */
+export function multiplyPlain(key: PublicKey, c: bigint, k: bigint): bigint {
+  if (k < 0n) throw new FlheError("range", "multiplyPlain: scalar must be non-negative");
+  return modPow(c, k, key.n2);
+}
+
+/**
+ * Checks a ciphertext that came from outside: `0 < c < n^2` and
+ * `gcd(c, n) = 1`. A value failing either is not a valid encryption, and one
+ * sharing a factor with `n` would reveal it.
+ *
+ * @param key The public key.
+ * @param c The candidate ciphertext.
+ * @param what Names the value in the error message (e.g. `update[12]`).
+ * @throws {FlheError} `protocol`, naming `what` and the failed check.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkCiphertext, generateKeyPair } from "./mod.ts";
+ * const { publicKey } = await generateKeyPair(512);
+ * checkCiphertext(publicKey, 0n, "c"); // throws: c is not in (0, n^2)
+ * ```
+ */
+export function checkCiphertext(key: PublicKey, c: bigint, what = "ciphertext"): void {
+  if (c <= 0n || c >= key.n2) throw new FlheError("protocol", `${what} is not in (0, n^2)`);
+  if (gcd(c, key.n) !== 1n) throw new FlheError("protocol", `${what} shares a factor with n`);
+}

@@ -1,0 +1,28 @@
+/**
+ * Messages between {@linkcode createPool} and its workers. Keys and data
+ * travel as fixed-width big-endian bytes (transferred, not copied).
+ *
+ * @module
+ */
+
+import type { Randomness } from "./paillier.ts";
+
+/** A request from the pool to a worker. */
+export type WorkerRequest =
+  | {
+    readonly id: number;
+    readonly type: "init";
+    readonly n: Uint8Array;
+    readonly hs: Uint8Array;
+    readonly p?: Uint8Array;
+    readonly q?: Uint8Array;
+    readonly randomness: Randomness;
+  }
+  | { readonly id: number; readonly type: "precompute"; readonly count: number }
+  | { readonly id: number; readonly type: "encrypt" | "decrypt"; readonly data: Uint8Array };
+
+/** A worker's answer to the request with the same `id`. */
+export type WorkerReply =
+  | { readonly id: number; readonly type: "done" }
+  | { readonly id: number; readonly type: "data"; readonly data: Uint8Array }
+  | { readonly id: number; readonly type: "error"; readonly message: string };

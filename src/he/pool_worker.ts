@@ -1,0 +1,84 @@
+/**
+ * The Paillier worker: holds one key (and its fixed-base table) and runs
+ * encryption, randomizer precomputation and decryption on typed buffers sent
+ * by {@linkcode createPool}. Not meant to be imported.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { readBigint, writeBigint } from "./bytes.ts";
+import { PublicKey, SecretKey } from "./keys.ts";
+import { createRandomizerSource, decrypt, encrypt, type RandomizerSource } from "./paillier.ts";
+import type { WorkerReply, WorkerRequest } from "./pool_protocol.ts";
+
+let publicKey: PublicKey | undefined;
+let secretKey: SecretKey | undefined;
+let source: RandomizerSource | undefined;
+// Randomizers computed ahead of time, used before fresh ones.
+const stock: bigint[] = [];
+
+function handle(req: WorkerRequest): { reply: WorkerReply; transfer: Transferable[] } {
+  switch (req.type) {
+    case "init": {
+      publicKey = new PublicKey(
+        readBigint(req.n, 0, req.n.length),
+        readBigint(req.hs, 0, req.hs.length),
+      );
+      if (req.p && req.q) {
+        secretKey = new SecretKey(
+          readBigint(req.p, 0, req.p.length),
+          readBigint(req.q, 0, req.q.length),
+          publicKey,
+        );
+      }
+      source = createRandomizerSource(publicKey, req.randomness);
+      // Build the fixed-base table now, not inside the first timed encryption.
+      source.next();
+      return { reply: { id: req.id, type: "done" }, transfer: [] };
+    }
+    case "precompute": {
+      for (let i = 0; i < req.count; i++) stock.push(source!.next());
+      return { reply: { id: req.id, type: "done" }, transfer: [] };
+    }
+    case "encrypt": {
+      const pk = publicKey!;
+      const inWidth = pk.plaintextBytes;
+      const count = req.data.length / inWidth;
+      const out = new Uint8Array(count * pk.ciphertextBytes);
+      for (let i = 0; i < count; i++) {
+        const m = readBigint(req.data, i * inWidth, inWidth);
+        const r = stock.pop() ?? source!.next();
+        writeBigint(encrypt(pk, m, r), pk.ciphertextBytes, out, i * pk.ciphertextBytes);
+      }
+      return { reply: { id: req.id, type: "data", data: out }, transfer: [out.buffer] };
+    }
+    case "decrypt": {
+      if (!secretKey) throw new Error("this pool holds no secret key");
+      const pk = publicKey!;
+      const inWidth = pk.ciphertextBytes;
+      const count = req.data.length / inWidth;
+      const out = new Uint8Array(count * pk.plaintextBytes);
+      for (let i = 0; i < count; i++) {
+        const c = readBigint(req.data, i * inWidth, inWidth);
+        writeBigint(decrypt(secretKey, c), pk.plaintextBytes, out, i * pk.plaintextBytes);
+      }
+      return { reply: { id: req.id, type: "data", data: out }, transfer: [out.buffer] };
+    }
+  }
+}
+
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  const req = event.data;
+  try {
+    const { reply, transfer } = handle(req);
+    self.postMessage(reply, transfer);
+  } catch (e) {
+    self.postMessage({
+      id: req.id,
+      type: "error",
+      message: e instanceof Error ? e.message : String(e),
+    });
+  }
+};

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { createPool, generateKeyPair, type KeyPair, readBigint, writeBigint } from "./deps.ts";
+
+const keys: KeyPair = await generateKeyPair(512);
+
+function plaintexts(values: bigint[], width: number): Uint8Array {
+  const out = new Uint8Array(values.length * width);
+  values.forEach((v, i) => writeBigint(v, width, out, i * width));
+  return out;
+}
+
+Deno.test("createPool() encrypts and decrypts in order across workers, with precomputed randomizers", async () => {
+  const pool = await createPool({ ...keys, workers: 3 });
+  try {
+    const width = keys.publicKey.plaintextBytes;
+    const values = Array.from({ length: 17 }, (_, i) => BigInt(i) * 1_000_003n);
+    await pool.precompute(10);
+    const cts = await pool.encrypt(plaintexts(values, width));
+    assert.equal(cts.length, 17 * keys.publicKey.ciphertextBytes);
+    const back = await pool.decrypt(cts);
+    values.forEach((v, i) => assert.equal(readBigint(back, i * width, width), v));
+    // Fewer items than workers, and none.
+    assert.equal(
+      (await pool.encrypt(plaintexts([5n], width))).length,
+      keys.publicKey.ciphertextBytes,
+    );
+    assert.equal((await pool.encrypt(new Uint8Array(0))).length, 0);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("createPool() without a secret key refuses to decrypt", async () => {
+  const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
+  try {
+    const cts = await pool.encrypt(new Uint8Array(keys.publicKey.plaintextBytes));
+    await assert.rejects(() => pool.decrypt(cts), /holds no secret key/);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("createPool() rejects calls after close() and a bad worker count", async () => {
+  const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
+  pool.close();
+  await assert.rejects(() => pool.encrypt(new Uint8Array(keys.publicKey.plaintextBytes)), /closed/);
+  await assert.rejects(() => createPool({ publicKey: keys.publicKey, workers: 0 }), /workers: 0/);
+});
+
+Deno.test("createPool() with classic randomness produces valid ciphertexts", async () => {
+  const pool = await createPool({ ...keys, workers: 1, randomness: "classic" });
+  try {
+    const width = keys.publicKey.plaintextBytes;
+    const back = await pool.decrypt(await pool.encrypt(plaintexts([42n], width)));
+    assert.equal(readBigint(back, 0, width), 42n);
+  } finally {
+    pool.close();
+  }
+});

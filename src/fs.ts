@@ -153,6 +153,39 @@ export class JsonFields {
   }
 
   /**
+   * A boolean field.
+   *
+   * @param field Field name.
+   * @returns The value.
+   */
+  boolean(field: string): boolean {
+    const v = this.#obj[field];
+    if (typeof v !== "boolean") this.#fail(field, "is missing or not true/false");
+    return v;
+  }
+
+  /**
+   * A list of strings, each matching `pattern`.
+   *
+   * @param field Field name.
+   * @param pattern Pattern every entry must match.
+   * @param maxLength Longest list allowed.
+   * @returns The list.
+   */
+  stringList(field: string, pattern: RegExp, maxLength: number): string[] {
+    const v = this.#obj[field];
+    if (!Array.isArray(v) || v.length > maxLength) {
+      this.#fail(field, `is missing, not a list, or longer than ${maxLength}`);
+    }
+    return v.map((entry, i) => {
+      if (typeof entry !== "string" || !pattern.test(entry)) {
+        this.#fail(`${field}[${i}]`, `is not a string matching ${pattern}`);
+      }
+      return entry;
+    });
+  }
+
+  /**
    * A nested object field.
    *
    * @param field Field name.

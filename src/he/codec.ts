@@ -432,3 +432,77 @@ export function decodePerWeight(
   }
   return out;
 }
+
+/**
+ * Encodes an update with the codec's encoding (`packed` or `per-weight`)
+ * into fixed-width plaintexts ready for {@linkcode createPool}'s `encrypt`.
+ *
+ * @param values The update.
+ * @param weight The client's integer weight.
+ * @param n The Paillier modulus.
+ * @param params Codec parameters.
+ * @param random Uniform source for stochastic rounding (packed).
+ * @returns The plaintexts and how many values were clipped to `[-R, R]`.
+ * @throws {FlheError} `range` as the underlying encoder.
+ *
+ * @example Usage
+ * ```ts
+ * import { codecParams, encodeUpdate } from "./codec.ts";
+ * const params = codecParams({ keyBits: 512 });
+ * const { plaintexts } = encodeUpdate(new Float32Array(10), 1, 2n ** 511n + 1n, params);
+ * ```
+ */
+export function encodeUpdate(
+  values: Float32Array,
+  weight: number,
+  n: bigint,
+  params: CodecParams,
+  random?: UniformRandom,
+): { plaintexts: Uint8Array; clipped: number } {
+  if (params.encoding === "per-weight") {
+    let clipped = 0;
+    for (const v of values) if (Math.abs(v) > params.clipRange) clipped++;
+    return { plaintexts: encodePerWeight(values, weight, n, params), clipped };
+  }
+  const { levels, clipped } = quantize(values, params, random);
+  return { plaintexts: pack(levels, weight, params), clipped };
+}
+
+/**
+ * Decodes decrypted aggregate plaintexts into the weighted mean update.
+ *
+ * @param plaintexts Fixed-width plaintexts.
+ * @param valueCount Number of values.
+ * @param totalWeight Sum of the contributors' weights.
+ * @param n The Paillier modulus.
+ * @param params Codec parameters.
+ * @returns The weighted mean.
+ * @throws {FlheError} `range` on overflow or a bad total weight.
+ *
+ * @example Usage
+ * ```ts
+ * import { codecParams, decodeMean, encodeUpdate } from "./codec.ts";
+ * const params = codecParams({ keyBits: 512 });
+ * const n = 2n ** 511n + 1n;
+ * decodeMean(encodeUpdate(new Float32Array(3), 2, n, params).plaintexts, 3, 2, n, params);
+ * ```
+ */
+export function decodeMean(
+  plaintexts: Uint8Array,
+  valueCount: number,
+  totalWeight: number,
+  n: bigint,
+  params: CodecParams,
+): Float32Array {
+  if (params.encoding === "per-weight") {
+    const width = Math.ceil(params.keyBits / 8);
+    if (plaintexts.length !== valueCount * width) {
+      throw new FlheError(
+        "range",
+        `plaintexts: ${plaintexts.length} bytes, expected ${valueCount * width}`,
+      );
+    }
+    return decodePerWeight(plaintexts, totalWeight, n, params);
+  }
+  return dequantizeMean(unpack(plaintexts, valueCount, params), totalWeight, params);
+}

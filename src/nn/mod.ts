@@ -30,8 +30,13 @@ export {
   setWeights,
 } from "./lenet.ts";
 export {
+  DEFAULT_LEARNING_RATES,
   type EvalResult,
   evaluate,
+  type OptimizerName,
+  OPTIMIZERS,
+  type ScheduleName,
+  SCHEDULES,
   trainLocal,
   type TrainOptions,
   type TrainResult,

@@ -15,8 +15,19 @@ import {
   type PartitionScheme,
 } from "../data/mod.ts";
 import { createLogger } from "../log.ts";
-import { KEY_MODES, type KeyMode } from "./federation.ts";
+import { DEFAULT_LEARNING_RATES, OPTIMIZERS, SCHEDULES } from "../nn/mod.ts";
+import {
+  type FederationConfig,
+  KEY_MODES,
+  type KeyMode,
+  loadBundle,
+  STRATEGIES,
+} from "./federation.ts";
 import { initFederation } from "./owner_init.ts";
+import { runServer } from "./server.ts";
+import { runOwnerService } from "./owner_service.ts";
+import { runClient } from "./client.ts";
+import { runDemo } from "./demo.ts";
 
 /** Raw option values as `parseArgs` returns them. */
 export type OptionValues = Record<string, string | boolean | undefined>;
@@ -133,6 +144,41 @@ export function stringOption(values: OptionValues, name: string, fallback: strin
   return typeof raw === "string" ? raw : fallback;
 }
 
+/**
+ * Reads the local-training options shared by `owner init` and `demo`.
+ *
+ * @param values Parsed options.
+ * @returns The training configuration.
+ * @throws {FlheError} `usage`, naming the option.
+ *
+ * @example Usage
+ * ```ts
+ * import { trainingOptions } from "./commands.ts";
+ * trainingOptions({ optimizer: "sgd" }).learningRate; // 0.05
+ * ```
+ */
+export function trainingOptions(values: OptionValues): FederationConfig["training"] {
+  const optimizer = choiceOption(values, "optimizer", OPTIMIZERS, "adam");
+  const heavyBall = optimizer === "momentum" || optimizer === "nesterov";
+  return {
+    epochs: numberOption(values, "epochs", 1, 1, 1000),
+    batchSize: numberOption(values, "batch-size", 32, 1, 65_536),
+    optimizer,
+    learningRate: numberOption(values, "lr", DEFAULT_LEARNING_RATES[optimizer], 1e-9, 100, false),
+    momentum: numberOption(values, "momentum", heavyBall ? 0.9 : 0, 0, 0.999999, false),
+    schedule: choiceOption(values, "schedule", SCHEDULES, "cosine"),
+  };
+}
+
+const TRAINING_HELP = `  --epochs E                local epochs per round (default: 1)
+  --batch-size N            local batch size (default: 32)
+  --optimizer RULE          adam (default), sgd, momentum or nesterov
+  --lr RATE                 peak learning rate (default: 0.002 for adam,
+                            0.05 for sgd, 0.02 for momentum and nesterov)
+  --momentum M              momentum of momentum/nesterov (default: 0.9)
+  --schedule NAME           cosine (default: decay to ~0 within the round)
+                            or constant`;
+
 const s = { type: "string" } as const;
 const b = { type: "boolean" } as const;
 
@@ -151,14 +197,17 @@ const ownerInit: Command = {
     clip: s,
     "max-total-weight": s,
     randomness: s,
+    strategy: s,
     partition: s,
     alpha: s,
     "shards-per-client": s,
     seed: s,
     epochs: s,
     "batch-size": s,
+    optimizer: s,
     lr: s,
     momentum: s,
+    schedule: s,
     "server-url": s,
     "owner-url": s,
     force: b,
@@ -184,14 +233,13 @@ Options:
   --clip R                  clip update values to [-R, R] (default: 0.5)
   --max-total-weight W      largest sum of client weights (default: 65536)
   --randomness KIND         djn (default, fast) or classic (r^n)
+  --strategy NAME           fedavg-he (default) or fedavg (plaintext: the
+                            server sees every update; for comparison only)
   --partition SCHEME        dirichlet (default), iid or shards
   --alpha A                 Dirichlet concentration (default: 0.5)
   --shards-per-client N     shards per client (default: 2)
   --seed N                  seed of the initial model and partition (default: 1)
-  --epochs E                local epochs per round (default: 1)
-  --batch-size N            local batch size (default: 32)
-  --lr RATE                 local learning rate (default: 0.05)
-  --momentum M              local SGD momentum (default: 0)
+${TRAINING_HELP}
   --server-url URL          where clients reach the server (default: ws://127.0.0.1:8765)
   --owner-url URL           where the server reaches the owner (default: ws://127.0.0.1:8766)
   --force                   replace an existing folder
@@ -221,14 +269,12 @@ Options:
       clipRange: numberOption(v, "clip", 0.5, 1e-6, 1e6, false),
       maxTotalWeight: numberOption(v, "max-total-weight", 65_536, 1, 2 ** 24),
       randomness: choiceOption(v, "randomness", ["djn", "classic"], "djn"),
+      strategy: choiceOption(v, "strategy", STRATEGIES, "fedavg-he"),
       partition: choiceOption<PartitionScheme>(v, "partition", PARTITION_SCHEMES, "dirichlet"),
       alpha: numberOption(v, "alpha", 0.5, 1e-6, 1e6, false),
       shardsPerClient: numberOption(v, "shards-per-client", 2, 1, 1000),
       seed: numberOption(v, "seed", 1, 0, 2 ** 32 - 1),
-      epochs: numberOption(v, "epochs", 1, 1, 1000),
-      batchSize: numberOption(v, "batch-size", 32, 1, 65_536),
-      learningRate: numberOption(v, "lr", 0.05, 1e-9, 100, false),
-      momentum: numberOption(v, "momentum", 0, 0, 0.999999, false),
+      training: trainingOptions(v),
       serverUrl,
       ownerUrl,
       force: v.force === true,
@@ -282,5 +328,252 @@ Options:
   },
 };
 
+async function readTls(v: OptionValues): Promise<{ cert: string; key: string } | undefined> {
+  const certPath = v["tls-cert"];
+  const keyPath = v["tls-key"];
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (typeof certPath !== "string" || typeof keyPath !== "string") {
+    throw new FlheError("usage", "--tls-cert and --tls-key go together");
+  }
+  const read = async (path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (e) {
+      throw new FlheError("input", `${path}: cannot read (${(e as Error).message})`);
+    }
+  };
+  return { cert: await read(certPath), key: await read(keyPath) };
+}
+
+function urlAddress(url: string): { hostname: string; port: number } {
+  const u = new URL(url);
+  const port = u.port ? Number(u.port) : u.protocol === "wss:" ? 443 : 80;
+  return { hostname: u.hostname.replace(/^\[|\]$/g, ""), port };
+}
+
+const serve: Command = {
+  name: "serve",
+  summary: "run the aggregation server (public key only)",
+  options: {
+    bundle: s,
+    host: s,
+    port: s,
+    history: s,
+    "round-timeout": s,
+    "min-clients": s,
+    "tls-cert": s,
+    "tls-key": s,
+  },
+  usage: `Usage: flhe serve [options]
+
+Runs the aggregation server with FedAvgHE: waits for the clients, runs the
+rounds, multiplies the clients' ciphertexts (which adds their updates) and
+returns the encrypted aggregate. It holds the public key only and never sees
+a plaintext weight. In owner mode it has the owner service decrypt each
+round's aggregate and relays the sealed model, which it cannot read.
+
+Options:
+  --bundle DIR              the server's bundle (default: federation/server)
+  --host ADDR               address to bind (default: the host of serverUrl;
+                            0.0.0.0 to accept clients from other machines)
+  --port N                  port (default: the port of serverUrl)
+  --history FILE            round history (default: BUNDLE/history.json)
+  --round-timeout SECONDS   wait this long for an update or report (default: 600)
+  --min-clients M           fewest clients per round (default: the federation's)
+  --tls-cert FILE           serve wss:// with this certificate chain (PEM)
+  --tls-key FILE            and this private key (PEM)
+  -h, --help                show this help
+`,
+  async run(v) {
+    const log = createLogger("server");
+    const bundle = await loadBundle(stringOption(v, "bundle", "federation/server"));
+    const address = urlAddress(bundle.config.serverUrl);
+    await runServer({
+      bundle,
+      hostname: stringOption(v, "host", address.hostname),
+      port: numberOption(v, "port", address.port, 0, 65_535),
+      historyPath: stringOption(v, "history", `${bundle.dir}/history.json`),
+      stateDir: `${bundle.dir}/state`,
+      roundTimeoutMs: numberOption(v, "round-timeout", 600, 1, 86_400, false) * 1000,
+      minClients: v["min-clients"] === undefined
+        ? undefined
+        : numberOption(v, "min-clients", 1, 1, bundle.config.clients),
+      tls: await readTls(v),
+      log,
+    });
+    return 0;
+  },
+};
+
+const ownerServe: Command = {
+  name: "owner serve",
+  summary: "run the owner's decryption service (holds the secret key)",
+  options: { bundle: s, host: s, port: s, workers: s, "tls-cert": s, "tls-key": s },
+  usage: `Usage: flhe owner serve [options]
+
+Runs the model owner's decryption service (owner mode): the only holder of
+the secret key. The server forwards each round's encrypted aggregate; the
+owner decrypts it once per round, only if at least the minimum number of
+clients contributed, and returns the new global model sealed with AES-GCM
+under the group key that only the owner and the clients hold. Exits after the
+last round, leaving the final model in BUNDLE/state/.
+
+Options:
+  --bundle DIR              the owner's bundle (default: federation/owner)
+  --host ADDR               address to bind (default: the host of ownerUrl)
+  --port N                  port (default: the port of ownerUrl)
+  --workers N               decryption workers (default: one per core)
+  --tls-cert FILE           serve wss:// with this certificate chain (PEM)
+  --tls-key FILE            and this private key (PEM)
+  -h, --help                show this help
+`,
+  async run(v) {
+    const log = createLogger("owner");
+    const bundle = await loadBundle(stringOption(v, "bundle", "federation/owner"));
+    const address = urlAddress(bundle.config.ownerUrl);
+    await runOwnerService({
+      bundle,
+      hostname: stringOption(v, "host", address.hostname),
+      port: numberOption(v, "port", address.port, 0, 65_535),
+      workers: v.workers === undefined ? undefined : numberOption(v, "workers", 2, 1, 256),
+      tls: await readTls(v),
+      log,
+    });
+    return 0;
+  },
+};
+
+const client: Command = {
+  name: "client",
+  summary: "run a data owner: train on its shard, send encrypted updates",
+  options: {
+    bundle: s,
+    shard: s,
+    federation: s,
+    data: s,
+    server: s,
+    workers: s,
+    "train-limit": s,
+    "test-limit": s,
+    "connect-timeout": s,
+  },
+  usage: `Usage: flhe client (--shard I | --bundle DIR) [options]
+
+Runs data owner I: computes its own share of the data set from the
+federation's partition, trains LeNet on it each round, encrypts its update in
+a worker pool (randomizers precomputed while it trains), sends it to the
+server, applies the new global model and reports its test accuracy.
+
+Options:
+  --shard I                 client number; the bundle is FEDERATION/client-I
+  --federation DIR          federation folder for --shard (default: federation)
+  --bundle DIR              the client's bundle folder, instead of --shard
+  --data DIR                an IDX data set of MNIST's shape (default: the
+                            MNIST that ships with flhe)
+  --server URL              server address (default: serverUrl of the bundle)
+  --workers N               encryption workers (default: one per core)
+  --train-limit N           train on only the first N examples of the share
+  --test-limit N            evaluate on only the first N test images
+  --connect-timeout SECONDS give up if the server stays unreachable (default: 600)
+  -h, --help                show this help
+`,
+  async run(v) {
+    let dir: string;
+    if (typeof v.bundle === "string") dir = v.bundle;
+    else if (typeof v.shard === "string") {
+      dir = `${stringOption(v, "federation", "federation")}/client-${
+        numberOption(v, "shard", 1, 1, 100_000)
+      }`;
+    } else throw new FlheError("usage", "give --shard I or --bundle DIR");
+    const bundle = await loadBundle(dir);
+    const id = bundle.credentials.role === "client" ? bundle.credentials.id : "client";
+    await runClient({
+      bundle,
+      dataDir: typeof v.data === "string" ? v.data : undefined,
+      serverUrl: typeof v.server === "string" ? v.server : undefined,
+      workers: v.workers === undefined ? undefined : numberOption(v, "workers", 2, 1, 256),
+      trainLimit: v["train-limit"] === undefined
+        ? undefined
+        : numberOption(v, "train-limit", 1, 1, 1e9),
+      testLimit: v["test-limit"] === undefined
+        ? undefined
+        : numberOption(v, "test-limit", 1, 1, 1e9),
+      connectTimeoutMs: numberOption(v, "connect-timeout", 600, 1, 86_400, false) * 1000,
+      log: createLogger(id),
+    });
+    return 0;
+  },
+};
+
+const demo: Command = {
+  name: "demo",
+  summary: "run owner, server and clients on this machine, on MNIST",
+  options: {
+    clients: s,
+    rounds: s,
+    mode: s,
+    "key-bits": s,
+    partition: s,
+    alpha: s,
+    seed: s,
+    plaintext: b,
+    epochs: s,
+    "batch-size": s,
+    optimizer: s,
+    lr: s,
+    momentum: s,
+    schedule: s,
+    "train-limit": s,
+    "test-limit": s,
+    summary: s,
+    keep: b,
+  },
+  usage: `Usage: flhe demo [options]
+
+Creates a federation in a temporary folder and starts the owner service, the
+server and the clients as separate processes on loopback, on the MNIST that
+ships with flhe. Prints each party's lines with its name and a table per round.
+
+Options:
+  --clients K               data owners (default: 2)
+  --rounds R                rounds (default: 3)
+  --mode MODE               owner (default) or shared-key
+  --key-bits BITS           2048 (default) or 3072
+  --partition SCHEME        dirichlet (default), iid or shards
+  --alpha A                 Dirichlet concentration (default: 0.5)
+  --seed N                  seed of model, partition and shuffles (default: 1)
+  --plaintext               same pipeline and seeds without encryption
+${TRAINING_HELP}
+  --train-limit N           train each client on only N examples (quick look)
+  --test-limit N            evaluate on only N test images (quick look)
+  --summary FILE            write a JSON summary (accuracy, seconds, bytes per round)
+  --keep                    keep the federation folder
+  -h, --help                show this help
+`,
+  async run(v) {
+    const summary = await runDemo({
+      clients: numberOption(v, "clients", 2, 2, 64),
+      rounds: numberOption(v, "rounds", 3, 1, 1000),
+      mode: choiceOption(v, "mode", KEY_MODES, "owner"),
+      keyBits: Number(choiceOption(v, "key-bits", ["2048", "3072"], "2048")),
+      partition: choiceOption<PartitionScheme>(v, "partition", PARTITION_SCHEMES, "dirichlet"),
+      alpha: numberOption(v, "alpha", 0.5, 1e-6, 1e6, false),
+      seed: numberOption(v, "seed", 1, 0, 2 ** 32 - 1),
+      plaintext: v.plaintext === true,
+      training: trainingOptions(v),
+      trainLimit: v["train-limit"] === undefined
+        ? undefined
+        : numberOption(v, "train-limit", 1, 1, 1e9),
+      testLimit: v["test-limit"] === undefined
+        ? undefined
+        : numberOption(v, "test-limit", 1, 1, 1e9),
+      summaryPath: typeof v.summary === "string" ? v.summary : undefined,
+      keep: v.keep === true,
+      log: createLogger("demo"),
+    });
+    return Number.isFinite(summary.final_accuracy) ? 0 : 1;
+  },
+};
+
 /** Every command, in the order `flhe --help` lists them. */
-export const commands: readonly Command[] = [ownerInit, data];
+export const commands: readonly Command[] = [ownerInit, ownerServe, serve, client, demo, data];

@@ -32,6 +32,7 @@ import {
   toHex,
 } from "../he/mod.ts";
 import { PARTITION_SCHEMES, type PartitionScheme } from "../data/mod.ts";
+import { type OptimizerName, OPTIMIZERS, type ScheduleName, SCHEDULES } from "../nn/mod.ts";
 
 /** Who holds the secret key. */
 export type KeyMode = "owner" | "shared-key";
@@ -39,8 +40,19 @@ export type KeyMode = "owner" | "shared-key";
 /** The modes, for option checking. */
 export const KEY_MODES: readonly KeyMode[] = ["owner", "shared-key"];
 
+/**
+ * How the server aggregates: `fedavg-he` (Paillier, the point of flhe) or
+ * `fedavg` (plaintext, the server sees updates: only for comparison runs).
+ */
+export type StrategyName = "fedavg-he" | "fedavg";
+
+/** The strategies, for option checking. */
+export const STRATEGIES: readonly StrategyName[] = ["fedavg-he", "fedavg"];
+
 /** The federation's configuration, the same in every bundle. */
 export interface FederationConfig {
+  /** Aggregation strategy. */
+  readonly strategy: StrategyName;
   /** Model architecture. */
   readonly model: "lenet";
   /** Number of model parameters. */
@@ -70,8 +82,10 @@ export interface FederationConfig {
   readonly training: {
     readonly epochs: number;
     readonly batchSize: number;
+    readonly optimizer: OptimizerName;
     readonly learningRate: number;
     readonly momentum: number;
+    readonly schedule: ScheduleName;
   };
   /** How the data set is split among clients. */
   readonly data: {
@@ -129,6 +143,7 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
   const training = f.object("training");
   const data = f.object("data");
   const config: FederationConfig = {
+    strategy: f.oneOf("strategy", STRATEGIES),
     model: f.oneOf("model", ["lenet"]),
     parameterCount: f.number("parameterCount", 1, 1e9),
     rounds: f.number("rounds", 1, 100_000),
@@ -148,8 +163,10 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
     training: {
       epochs: training.number("epochs", 1, 1000),
       batchSize: training.number("batchSize", 1, 65_536),
+      optimizer: training.oneOf("optimizer", OPTIMIZERS),
       learningRate: training.number("learningRate", 1e-9, 100, false),
       momentum: training.number("momentum", 0, 0.999999, false),
+      schedule: training.oneOf("schedule", SCHEDULES),
     },
     data: {
       partition: data.oneOf("partition", PARTITION_SCHEMES),

@@ -26,6 +26,7 @@ import {
   federationJson,
   type KeyMode,
   sha256Hex,
+  type StrategyName,
   writeSecretJson,
 } from "./federation.ts";
 
@@ -33,6 +34,8 @@ import {
 export interface InitOptions {
   /** Folder to create. */
   readonly dir: string;
+  /** Aggregation strategy (default `fedavg-he`). */
+  readonly strategy?: StrategyName;
   /** Number of client bundles. */
   readonly clients: number;
   /** Fewest clients per round (default: all). */
@@ -61,14 +64,8 @@ export interface InitOptions {
   readonly shardsPerClient: number;
   /** Seed of the model initialisation and the partition. */
   readonly seed: number;
-  /** Local epochs per round. */
-  readonly epochs: number;
-  /** Batch size. */
-  readonly batchSize: number;
-  /** Learning rate. */
-  readonly learningRate: number;
-  /** SGD momentum. */
-  readonly momentum: number;
+  /** Local training of each round. */
+  readonly training: FederationConfig["training"];
   /** Server address clients connect to. */
   readonly serverUrl: string;
   /** Owner service address the server connects to. */
@@ -130,6 +127,7 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
   const model = initialWeights(options.seed);
   const modelBytes = new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
   const partial: Omit<FederationConfig, "fingerprint"> = {
+    strategy: options.strategy ?? "fedavg-he",
     model: "lenet",
     parameterCount: LENET_PARAM_COUNT,
     rounds: options.rounds,
@@ -145,12 +143,7 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
       fracBits: 32,
       randomness: options.randomness,
     },
-    training: {
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      learningRate: options.learningRate,
-      momentum: options.momentum,
-    },
+    training: options.training,
     data: {
       partition: options.partition,
       alpha: options.alpha,

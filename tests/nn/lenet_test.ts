@@ -10,8 +10,11 @@ import {
   initialWeights,
   LENET_PARAM_COUNT,
   LENET_WEIGHTS,
+  type OptimizerName,
+  type ScheduleName,
   setWeights,
   trainLocal,
+  type TrainOptions,
 } from "../../src/nn/mod.ts";
 
 const backend = await initBackend({ onWarn: (m) => assert.fail(m) });
@@ -70,7 +73,14 @@ Deno.test("trainLocal() lowers the loss on 512 images in 2 epochs", () => {
   try {
     const data = head(train, 512);
     const before = evaluate(model, data);
-    const r = trainLocal(model, data, { epochs: 2, batchSize: 32, learningRate: 0.05, seed: 1 });
+    const r = trainLocal(model, data, {
+      epochs: 2,
+      batchSize: 32,
+      optimizer: "sgd",
+      learningRate: 0.05,
+      schedule: "constant",
+      seed: 1,
+    });
     const after = evaluate(model, data);
     assert.equal(r.samples, 1024);
     assert.ok(r.seconds > 0);
@@ -84,11 +94,51 @@ Deno.test("trainLocal() lowers the loss on 512 images in 2 epochs", () => {
   }
 });
 
+Deno.test("trainLocal() lowers the loss with every update rule and schedule", () => {
+  const data = head(train, 512);
+  const cases: TrainOptions[] = [
+    { seed: 1 },
+    { seed: 1, optimizer: "sgd", schedule: "constant" },
+    { seed: 1, optimizer: "momentum", warmupSteps: 5 },
+    { seed: 1, optimizer: "nesterov", learningRate: 0.05, momentum: 0.8 },
+    { seed: 1, optimizer: "adam", learningRate: 0.001, schedule: "constant" },
+  ];
+  for (const opts of cases) {
+    const model = createLeNet(3);
+    try {
+      const before = evaluate(model, data);
+      trainLocal(model, data, { ...opts, epochs: 2 });
+      const after = evaluate(model, data);
+      const what = JSON.stringify(opts);
+      assert.ok(after.loss < 0.8 * before.loss, `${what}: loss ${before.loss} -> ${after.loss}`);
+      assert.ok(after.accuracy > before.accuracy + 0.2, `${what}: acc -> ${after.accuracy}`);
+    } finally {
+      disposeLeNet(model);
+    }
+  }
+});
+
+Deno.test("trainLocal() defaults to Adam at 0.002 with a cosine schedule", () => {
+  const data = head(train, 64);
+  const run = (opts: TrainOptions): Float32Array => {
+    const model = createLeNet(4);
+    trainLocal(model, data, opts);
+    const w = getWeights(model);
+    disposeLeNet(model);
+    return w;
+  };
+  assert.deepEqual(
+    run({ seed: 2 }),
+    run({ seed: 2, optimizer: "adam", learningRate: 0.002, schedule: "cosine" }),
+  );
+  assert.notDeepEqual(run({ seed: 2 }), run({ seed: 2, optimizer: "sgd" }));
+});
+
 Deno.test("trainLocal() is deterministic for a seed", () => {
   const data = head(train, 128);
   const run = (): Float32Array => {
     const model = createLeNet(4);
-    trainLocal(model, data, { seed: 9, momentum: 0.9 });
+    trainLocal(model, data, { seed: 9 });
     const w = getWeights(model);
     disposeLeNet(model);
     return w;
@@ -103,7 +153,7 @@ Deno.test("a federated round leaks no tensors", () => {
     const evalData = head(test, 200);
     const round = (): void => {
       setWeights(model, initialWeights(6));
-      trainLocal(model, data, { seed: 1, batchSize: 32, momentum: 0.9 });
+      trainLocal(model, data, { seed: 1, batchSize: 32 });
       getWeights(model);
       evaluate(model, evalData, 64);
     };
@@ -134,6 +184,18 @@ Deno.test("trainLocal() and evaluate() reject bad input", () => {
       () => trainLocal(model, head(train, 8), { seed: 1, batchSize: 0 }),
       /batchSize 0/,
     );
+    const few = head(train, 8);
+    const bad: [Partial<TrainOptions>, RegExp][] = [
+      [{ optimizer: "rmsprop" as OptimizerName }, /unknown optimizer rmsprop/],
+      [{ optimizer: "sgd", momentum: 0.9 }, /needs optimizer "momentum" or "nesterov"/],
+      [{ momentum: 1 }, /momentum 1 is not in/],
+      [{ learningRate: 0 }, /learningRate 0/],
+      [{ schedule: "step" as ScheduleName }, /unknown schedule step/],
+      [{ warmupSteps: -1 }, /warmupSteps -1/],
+    ];
+    for (const [opts, message] of bad) {
+      assert.throws(() => trainLocal(model, few, { seed: 1, ...opts }), message);
+    }
   } finally {
     disposeLeNet(model);
   }

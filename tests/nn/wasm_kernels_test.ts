@@ -154,7 +154,7 @@ Deno.test("wasm BatchMatMul matches cpu with transposed operands", async () => {
   const rng = new Rng(4);
   const a = random([32, 40], rng);
   const b = random([32, 12], rng);
-  for (const [ta, tb] of [[true, false], [false, false]] as const) {
+  for (const [ta, tb] of [[true, false], [false, false], [false, true], [true, true]] as const) {
     const run = (): tf.Tensor =>
       tf.matMul(
         tf.tensor2d(a.values, ta ? [32, 40] : [40, 32]),
@@ -163,6 +163,9 @@ Deno.test("wasm BatchMatMul matches cpu with transposed operands", async () => {
         tb,
       );
     const err = relativeError(await onBackend("wasm", run), await onBackend("cpu", run));
-    assert.ok(err <= MAX_RELATIVE_ERROR, `transposeA ${ta}: relative error ${err}`);
+    assert.ok(
+      err <= MAX_RELATIVE_ERROR,
+      `transposeA ${ta}, transposeB ${tb}: relative error ${err}`,
+    );
   }
 });

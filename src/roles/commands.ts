@@ -361,6 +361,7 @@ const serve: Command = {
     history: s,
     "round-timeout": s,
     "min-clients": s,
+    "min-available": s,
     "tls-cert": s,
     "tls-key": s,
   },
@@ -380,6 +381,8 @@ Options:
   --history FILE            round history (default: BUNDLE/history.json)
   --round-timeout SECONDS   wait this long for an update or report (default: 600)
   --min-clients M           fewest clients per round (default: the federation's)
+  --min-available N         fewest connected clients before a round starts
+                            (default: --min-clients)
   --tls-cert FILE           serve wss:// with this certificate chain (PEM)
   --tls-key FILE            and this private key (PEM)
   -h, --help                show this help
@@ -398,6 +401,9 @@ Options:
       minClients: v["min-clients"] === undefined
         ? undefined
         : numberOption(v, "min-clients", 1, 1, bundle.config.clients),
+      minAvailable: v["min-available"] === undefined
+        ? undefined
+        : numberOption(v, "min-available", 1, 1, bundle.config.clients),
       tls: await readTls(v),
       log,
     });

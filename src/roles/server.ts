@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly roundTimeoutMs: number;
   /** Fewest clients per round (default: the federation's). */
   readonly minClients?: number;
+  /** Fewest connected clients before a round starts (default: `minClients`). */
+  readonly minAvailable?: number;
   /** TLS certificate and key (PEM) to serve `wss://`. */
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Progress lines. */
@@ -126,7 +128,8 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
   }
   const codec = federationCodec(config);
   const minClients = options.minClients ?? config.minClients;
-  const strategyOptions = { minFitClients: minClients, minAvailableClients: minClients };
+  const minAvailable = Math.max(minClients, options.minAvailable ?? minClients);
+  const strategyOptions = { minFitClients: minClients, minAvailableClients: minAvailable };
   const strategy: Strategy = config.strategy === "fedavg"
     ? createFedAvg(config, strategyOptions)
     : createFedAvgHE(config, publicKey, codec, strategyOptions);
@@ -230,7 +233,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
 
   try {
     for (let round = models.length + 1; round <= config.rounds;) {
-      const instructions = await waitForClients(strategy, round, clients, minClients, log);
+      const instructions = await waitForClients(strategy, round, clients, minAvailable, log);
       const roundStart = performance.now();
       const selected = instructions.clients.map((id) => clients.get(id)!).filter(Boolean);
       const bytesBefore = sumBytes(clients);

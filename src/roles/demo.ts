@@ -89,6 +89,22 @@ async function pipeLines(
   if (buffer) write(buffer);
 }
 
+/**
+ * Writes party lines to stderr. On a terminal, progress lines ("training
+ * 40%") replace each other on one status line instead of scrolling.
+ */
+function terminalWriter(): (line: string) => void {
+  const encoder = new TextEncoder();
+  const out = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+  if (!Deno.stderr.isTerminal()) return (line) => out(line + "\n");
+  let status = false;
+  return (line) => {
+    const progress = /training \d+%/.test(line);
+    out(`${status ? "\r\x1b[K" : ""}${line}${progress ? "" : "\n"}`);
+    status = progress;
+  };
+}
+
 interface Party {
   readonly name: string;
   readonly child: Deno.ChildProcess;
@@ -156,8 +172,7 @@ export function roundTable(history: readonly RoundRecord[]): string {
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { log } = options;
   const started = performance.now();
-  const write = options.output ??
-    ((line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line + "\n")));
+  const write = options.output ?? terminalWriter();
   const dir = await Deno.makeTempDir({ prefix: "flhe-demo-" });
   const parties: Party[] = [];
   try {

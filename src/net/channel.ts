@@ -193,14 +193,24 @@ export function createChannel(socket: WebSocket, options: ChannelOptions): Chann
   };
 }
 
+/** Options of {@linkcode connect}. */
+export interface ConnectOptions extends ChannelOptions {
+  /**
+   * CA certificates (PEM) to verify a `wss://` peer against, e.g. the
+   * federation's `ca.pem`. Without them the runtime's default roots apply.
+   */
+  readonly caCerts?: readonly string[];
+}
+
 /**
  * Opens a WebSocket to `url` and waits until it is open.
  *
  * @param url `ws://` or `wss://` address.
- * @param options Channel options.
+ * @param options Channel options and the CA certificates to trust.
  * @param timeoutMs Give up connecting after this long.
  * @returns The open channel.
- * @throws {FlheError} `unavailable` if the connection fails or times out.
+ * @throws {FlheError} `auth` if the peer's TLS certificate is rejected;
+ *   `unavailable` if the connection fails or times out.
  *
  * @example Usage
  * ```ts
@@ -210,16 +220,26 @@ export function createChannel(socket: WebSocket, options: ChannelOptions): Chann
  */
 export async function connect(
   url: string,
-  options: ChannelOptions,
+  options: ConnectOptions,
   timeoutMs = 10_000,
 ): Promise<Channel> {
   let socket: WebSocket;
+  // Deno's WebSocket takes an HttpClient whose caCerts verify the TLS peer.
+  const client = options.caCerts?.length
+    ? Deno.createHttpClient({ caCerts: [...options.caCerts] })
+    : undefined;
   try {
-    socket = new WebSocket(url);
+    socket = client ? new WebSocket(url, { client }) : new WebSocket(url);
   } catch (e) {
+    client?.close();
     throw new FlheError("usage", `${url}: ${(e as Error).message}`);
   }
+  let failure = "";
+  socket.addEventListener("error", (event) => {
+    failure = (event as ErrorEvent).message ?? "";
+  });
   const channel = createChannel(socket, options);
+  if (client) channel.closed.then(() => client.close());
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       channel.close("connect timeout");
@@ -231,7 +251,20 @@ export async function connect(
     });
     channel.closed.then(() => {
       clearTimeout(timer);
-      reject(new FlheError("unavailable", `${url}: connection refused or closed`));
+      const certificate = /certificate/i.exec(failure);
+      reject(
+        certificate
+          ? new FlheError(
+            "auth",
+            `${url}: TLS certificate rejected (${
+              failure.replace(/^.*?invalid peer certificate/i, "invalid peer certificate")
+            }); check that ca.pem is the federation's CA and the URL's host is in the certificate`,
+          )
+          : new FlheError(
+            "unavailable",
+            `${url}: ${failure ? failure.replace(/\s+/g, " ") : "connection refused or closed"}`,
+          ),
+      );
     });
   });
   return channel;

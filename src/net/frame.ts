@@ -115,7 +115,14 @@ export function decodeFrame(bytes: Uint8Array, maxBytes: number): RawFrame {
   const type = MESSAGE_TYPES[bytes[1]!];
   if (type === undefined) throw new FlheError("protocol", `unknown message type ${bytes[1]}`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(2);
-  if (headerLength > MAX_HEADER_BYTES || 6 + headerLength > bytes.length) {
+  if (headerLength > MAX_HEADER_BYTES) {
+    // Checked on its own: a long frame may hold it, so "past the end" would mislead.
+    throw new FlheError(
+      "protocol",
+      `${type} frame: header length ${headerLength} exceeds ${MAX_HEADER_BYTES}`,
+    );
+  }
+  if (6 + headerLength > bytes.length) {
     throw new FlheError(
       "protocol",
       `${type} frame: header length ${headerLength} is past the end of the frame`,

@@ -265,11 +265,27 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
   try {
     return parseHeader(raw.type, new JsonFields(`${raw.type} message`, raw.header), raw.payload);
   } catch (e) {
-    if (e instanceof FlheError && e.code !== "protocol") {
-      throw new FlheError("protocol", e.message, { cause: e });
+    if (e instanceof FlheError) {
+      throw new FlheError("protocol", oneShortLine(e.message), { cause: e });
     }
     throw e;
   }
+}
+
+/** Longest error message {@linkcode decodeMessage} throws, in characters. */
+const MAX_ERROR_CHARS = 300;
+
+/**
+ * Field errors quote the peer's value (`field "kind" is "..."`), which may be
+ * 64 KB long or hold line breaks: the message goes into log lines and the
+ * error frame (whose header is limited), so flatten it to one short line,
+ * keeping its start (message and field) and its end (what was expected).
+ */
+function oneShortLine(text: string): string {
+  // deno-lint-ignore no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
+  if (flat.length <= MAX_ERROR_CHARS) return flat;
+  return `${flat.slice(0, 200)} ... ${flat.slice(flat.length - (MAX_ERROR_CHARS - 205))}`;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface ClientOptions {
   readonly connectTimeoutMs?: number;
   /** Server address override (default: the federation's). */
   readonly serverUrl?: string;
+  /** CA certificates (PEM) to verify a `wss://` server (default: runtime roots). */
+  readonly caCerts?: readonly string[];
   /** Progress lines. */
   readonly log: Logger;
 }
@@ -238,8 +240,13 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
 
   const applyModel = async (channel: Channel, m: ModelMessage) => {
     const start = performance.now();
-    if (m.kind === "sealed") {
-      if (m.round <= modelRound) return;
+    // A server restarted from a checkpoint older than this client redoes a
+    // round it already applied: keep the model (never apply a round twice)
+    // but still report when asked, or the server waits out its timeout.
+    const held = m.round <= modelRound;
+    if (held) {
+      if (m.evaluate) log.info(`round ${m.round}: model already held (round ${modelRound})`);
+    } else if (m.kind === "sealed") {
       global = await openModel(
         bundle.groupKey!,
         m.round,
@@ -279,12 +286,17 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       global = next;
     }
     const decryptSeconds = (performance.now() - start) / 1000;
-    modelRound = m.round;
-    await writeFileAtomic(
-      `${stateDir}/model.f32`,
-      new Uint8Array(global.buffer, global.byteOffset, global.byteLength),
-    );
-    await writeFileAtomic(`${stateDir}/client.json`, JSON.stringify({ round: modelRound }) + "\n");
+    if (!held) {
+      modelRound = m.round;
+      await writeFileAtomic(
+        `${stateDir}/model.f32`,
+        new Uint8Array(global.buffer, global.byteOffset, global.byteLength),
+      );
+      await writeFileAtomic(
+        `${stateDir}/client.json`,
+        JSON.stringify({ round: modelRound }) + "\n",
+      );
+    }
     if (!m.evaluate) return;
     setWeights(model, global);
     const ev = evaluate(model, test);
@@ -314,8 +326,14 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
     for (let attempt = 1;; attempt++) {
       let channel: Channel;
       try {
-        channel = await connect(url, { peer: "server", maxFrameBytes }, 10_000);
+        channel = await connect(
+          url,
+          { peer: "server", maxFrameBytes, caCerts: options.caCerts },
+          10_000,
+        );
       } catch (e) {
+        // A rejected certificate does not heal by retrying.
+        if (e instanceof FlheError && e.code === "auth") throw e;
         if (performance.now() > deadline) {
           throw new FlheError(
             "unavailable",

@@ -194,7 +194,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       keyBits: options.keyBits,
       encoding: "packed",
       quantBits: 16,
-      clipRange: 0.5,
+      clipRange: 1,
       maxTotalWeight: 65_536,
       randomness: "djn",
       strategy: he ? "fedavg-he" : "fedavg",

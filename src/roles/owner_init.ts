@@ -20,6 +20,7 @@ import {
 import { initialWeights, LENET_PARAM_COUNT } from "../nn/mod.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../log.ts";
+import { createCertificateAuthority, issueCertificate } from "../net/tls.ts";
 import {
   federationCodec,
   type FederationConfig,
@@ -72,6 +73,12 @@ export interface InitOptions {
   readonly ownerUrl: string;
   /** Replace an existing federation folder. */
   readonly force: boolean;
+  /**
+   * Create a private CA (`ca.pem` in every bundle) and TLS certificates for
+   * the server and the owner service (`tls/cert.pem`, `tls/key.pem`); both
+   * URLs must then be `wss://`. The CA's private key is discarded.
+   */
+  readonly tls?: boolean;
 }
 
 /** What {@linkcode initFederation} created. */
@@ -116,6 +123,15 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
   }
   if (existing && !options.force) {
     throw new FlheError("exists", `${dir}: already exists; pass --force to replace it`);
+  }
+  if (options.tls) {
+    for (
+      const [name, url] of [["--server-url", options.serverUrl], ["--owner-url", options.ownerUrl]]
+    ) {
+      if (!url!.startsWith("wss://")) {
+        throw new FlheError("usage", `${name}: '${url}' must be a wss:// URL with --tls`);
+      }
+    }
   }
   const minClients = options.minClients ?? options.clients;
   if (minClients > options.clients) {
@@ -169,13 +185,33 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
     const clientTokens = Array.from({ length: options.clients }, randomToken);
     const groupKey = toHex(crypto.getRandomValues(new Uint8Array(32)));
     const bundles: Record<string, string> = {};
+    // The CA signs the two certificates below; its key is then dropped.
+    const ca = options.tls
+      ? await createCertificateAuthority(
+        `flhe federation CA ${config.fingerprint.slice(0, 16)}`,
+      )
+      : undefined;
     const common = async (party: string): Promise<string> => {
       const path = `${staging}/${party}`;
       await Deno.mkdir(path, { mode: 0o700 });
       await writeFileAtomic(`${path}/federation.json`, federationJson(config));
       await savePublicKey(`${path}/public.json`, publicKey);
+      if (ca) await writeFileAtomic(`${path}/ca.pem`, ca.certPem);
       bundles[party] = `${dir}/${party}`;
       return path;
+    };
+    const certify = async (path: string, party: string, url: string) => {
+      if (!ca) return;
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+      const pair = await issueCertificate(ca, `flhe ${party}`, [
+        host,
+        "127.0.0.1",
+        "::1",
+        "localhost",
+      ]);
+      await Deno.mkdir(`${path}/tls`, { mode: 0o700 });
+      await writeFileAtomic(`${path}/tls/cert.pem`, pair.certPem);
+      await writeFileAtomic(`${path}/tls/key.pem`, pair.keyPem, 0o600);
     };
 
     const owner = await common("owner");
@@ -186,6 +222,7 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
       serverTokenSha256: await sha256Hex(new TextEncoder().encode(serverToken)),
     });
     await writeFileAtomic(`${owner}/model.f32`, modelBytes);
+    if (options.mode === "owner") await certify(owner, "owner", options.ownerUrl);
 
     const server = await common("server");
     await writeSecretJson(`${server}/credentials.json`, {
@@ -196,6 +233,7 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
         tokenSha256: await sha256Hex(new TextEncoder().encode(t)),
       }))),
     });
+    await certify(server, "server", options.serverUrl);
 
     for (let i = 0; i < options.clients; i++) {
       const client = await common(`client-${i + 1}`);

@@ -51,6 +51,8 @@ export interface ServerOptions {
   readonly minAvailable?: number;
   /** TLS certificate and key (PEM) to serve `wss://`. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** CA certificates (PEM) to verify a `wss://` owner service (default: runtime roots). */
+  readonly ownerCaCerts?: readonly string[];
   /** Progress lines. */
   readonly log: Logger;
   /** Called once listening. */
@@ -228,7 +230,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
   options.onListen?.(listener.port);
 
   const owner = config.strategy === "fedavg-he" && config.mode === "owner"
-    ? createOwnerLink(bundle, log, maxFrameBytes)
+    ? createOwnerLink(bundle, log, maxFrameBytes, options.ownerCaCerts)
     : undefined;
 
   try {
@@ -463,14 +465,23 @@ interface OwnerLink {
 }
 
 /** The server's connection to the owner service, re-established as needed. */
-function createOwnerLink(bundle: Bundle, log: Logger, maxFrameBytes: number): OwnerLink {
+function createOwnerLink(
+  bundle: Bundle,
+  log: Logger,
+  maxFrameBytes: number,
+  caCerts?: readonly string[],
+): OwnerLink {
   const { config, credentials } = bundle;
   let channel: Channel | undefined;
   const open = async (): Promise<Channel> => {
     if (channel && !channel.isClosed) return channel;
     for (let attempt = 1;; attempt++) {
       try {
-        const ch = await connect(config.ownerUrl, { peer: "owner", maxFrameBytes }, 10_000);
+        const ch = await connect(
+          config.ownerUrl,
+          { peer: "owner", maxFrameBytes, caCerts },
+          10_000,
+        );
         ch.send({
           type: "hello",
           role: "server",

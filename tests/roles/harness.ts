@@ -64,11 +64,15 @@ export async function smallFederation(
   }, createLogger("test", () => {}));
 }
 
-/** Starts `flhe ARGS` as a process and captures its lines. */
-export function startParty(name: string, args: string[]): Party {
+/**
+ * Starts `flhe ARGS` as a process and captures its lines; `prefix` runs it
+ * through another program (e.g. `["ip", "netns", "exec", "ns1"]`).
+ */
+export function startParty(name: string, args: string[], prefix: string[] = []): Party {
   const cmd = selfCommand(args);
-  const child = new Deno.Command(cmd.command, {
-    args: cmd.args,
+  const [command, ...rest] = [...prefix, cmd.command, ...cmd.args];
+  const child = new Deno.Command(command!, {
+    args: rest,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

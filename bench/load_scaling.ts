@@ -1,0 +1,168 @@
+/**
+ * Load measurement: N real client processes (each its own TensorFlow.js and
+ * worker) against one server and the owner service on loopback, owner mode,
+ * 512-bit key, tiny data (`--train-limit 50 --test-limit 100 --workers 1`).
+ * Prints per N the seconds per round (from the history), the peak resident
+ * memory (VmRSS sampled every 100 ms) of the server, the owner and the
+ * largest client, and the time until all N clients were connected.
+ *
+ * Run: `deno run -A bench/load_scaling.ts [--clients 5,10,20] [--rounds 2]`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { RoundRecord } from "../src/roles/server.ts";
+import {
+  type Party,
+  readModel,
+  smallFederation,
+  startParty,
+  stopAll,
+} from "../tests/roles/harness.ts";
+
+/** What one load run measured. */
+export interface LoadResult {
+  readonly clients: number;
+  readonly history: RoundRecord[];
+  /** Seconds from the first process start until all clients were connected. */
+  readonly connectSeconds: number;
+  /** Seconds from the first process start until the server exited. */
+  readonly wallSeconds: number;
+  /** Peak VmRSS in MiB. */
+  readonly serverRssMiB: number;
+  readonly ownerRssMiB: number;
+  readonly clientRssMiB: number;
+  /** Clients whose final model differs from the owner's. */
+  readonly mismatched: string[];
+  /** Processes that did not exit with 0, with their output. */
+  readonly failed: string[];
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    return kb / 1024;
+  } catch {
+    return 0; // Exited, or no /proc.
+  }
+}
+
+/**
+ * Runs one federation of `clients` client processes for `rounds` rounds in a
+ * fresh folder under `dir`.
+ */
+export async function runLoad(
+  dir: string,
+  clients: number,
+  rounds: number,
+): Promise<LoadResult> {
+  const fed = `${dir}/fed-${clients}`;
+  await smallFederation(fed, { clients, rounds });
+  const parties: Party[] = [];
+  const peak = { server: 0, owner: 0, client: 0 };
+  const start = performance.now();
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  try {
+    const owner = startParty("owner", [
+      "owner",
+      "serve",
+      "--bundle",
+      `${fed}/owner`,
+      "--workers",
+      "1",
+    ]);
+    const server = startParty("server", [
+      "serve",
+      "--bundle",
+      `${fed}/server`,
+      "--round-timeout",
+      "300",
+    ]);
+    parties.push(owner, server);
+    for (let i = 1; i <= clients; i++) {
+      parties.push(startParty(`client-${i}`, [
+        "client",
+        "--bundle",
+        `${fed}/client-${i}`,
+        "--train-limit",
+        "50",
+        "--test-limit",
+        "100",
+        "--workers",
+        "1",
+      ]));
+    }
+    sampler = setInterval(() => {
+      peak.server = Math.max(peak.server, rssMiB(server.child.pid));
+      peak.owner = Math.max(peak.owner, rssMiB(owner.child.pid));
+      for (const p of parties.slice(2)) peak.client = Math.max(peak.client, rssMiB(p.child.pid));
+    }, 100);
+    await server.waitFor(new RegExp(`\\(${clients} connected\\)`), 600_000);
+    const connectSeconds = (performance.now() - start) / 1000;
+    const failed: string[] = [];
+    for (const p of parties) {
+      const status = await p.done;
+      if (status.code !== 0) failed.push(`${p.name} exited ${status.code}:\n${p.lines.join("\n")}`);
+    }
+    const wallSeconds = (performance.now() - start) / 1000;
+    const history = JSON.parse(
+      await Deno.readTextFile(`${fed}/server/history.json`),
+    ) as RoundRecord[];
+    const final = await readModel(`${fed}/owner/state/model-round-${rounds}.f32`);
+    const mismatched: string[] = [];
+    for (let i = 1; i <= clients; i++) {
+      const m = await readModel(`${fed}/client-${i}/state/model.f32`);
+      if (m.length !== final.length || m.some((v, j) => v !== final[j])) {
+        mismatched.push(`client-${i}`);
+      }
+    }
+    return {
+      clients,
+      history,
+      connectSeconds,
+      wallSeconds,
+      serverRssMiB: peak.server,
+      ownerRssMiB: peak.owner,
+      clientRssMiB: peak.client,
+      mismatched,
+      failed,
+    };
+  } finally {
+    clearInterval(sampler);
+    await stopAll(parties);
+  }
+}
+
+/** One line of figures for a run. */
+export function describe(r: LoadResult): string {
+  const perRound = r.history.map((h) => h.seconds.round.toFixed(1)).join(", ");
+  const upload = r.history.map((h) => h.seconds.upload.toFixed(1)).join(", ");
+  return `${r.clients} clients: round s [${perRound}] (upload phase [${upload}]), ` +
+    `all connected after ${r.connectSeconds.toFixed(1)} s, wall ${r.wallSeconds.toFixed(1)} s, ` +
+    `peak RSS server ${r.serverRssMiB.toFixed(0)} MiB, owner ${r.ownerRssMiB.toFixed(0)} MiB, ` +
+    `largest client ${r.clientRssMiB.toFixed(0)} MiB`;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      clients: { type: "string", default: "5,10,20" },
+      rounds: { type: "string", default: "2" },
+    },
+  });
+  const dir = await Deno.makeTempDir({ prefix: "flhe-load-" });
+  try {
+    for (const n of values.clients.split(",").map(Number)) {
+      const r = await runLoad(dir, n, Number(values.rounds));
+      console.log(describe(r));
+      if (r.failed.length || r.mismatched.length) {
+        console.log(`  problems: ${[...r.failed, ...r.mismatched].join("\n")}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

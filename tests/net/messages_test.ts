@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import { FlheError } from "../../src/error.ts";
+import { encodeFrame, MESSAGE_TYPES, type MessageType } from "../../src/net/frame.ts";
+import { decodeMessage, encodeMessage, type Message } from "../../src/net/messages.ts";
+import { SAMPLES } from "./samples.ts";
+
+const LIMIT = 1 << 20;
+
+function assertProtocol(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof FlheError, `not an FlheError: ${e}`);
+    assert.equal(e.code, "protocol");
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+/** The header of a sample as a plain object, and its payload. */
+function parts(
+  m: Message,
+): { type: MessageType; header: Record<string, unknown>; payload?: Uint8Array } {
+  const { type, ...rest } = m as Message & { payload?: Uint8Array };
+  const { payload, ...header } = rest as Record<string, unknown> & { payload?: Uint8Array };
+  return { type, header, payload };
+}
+
+/** A sample's frame with `change` applied to its header. */
+function withHeader(type: MessageType, change: (h: Record<string, unknown>) => void): Uint8Array {
+  const { header, payload } = parts(SAMPLES.find((s) => s.type === type)!);
+  const copy = structuredClone(header);
+  change(copy);
+  return encodeFrame(type, copy, payload);
+}
+
+Deno.test("the samples cover every message type", () => {
+  assert.deepEqual(SAMPLES.map((m) => m.type), [...MESSAGE_TYPES]);
+});
+
+for (const sample of SAMPLES) {
+  Deno.test(`decodeMessage() round-trips a ${sample.type} message`, () => {
+    const decoded = decodeMessage(encodeMessage(sample), LIMIT);
+    assert.deepEqual(decoded, sample);
+  });
+}
+
+Deno.test("decodeMessage() round-trips the boundary values of the ranges", () => {
+  const cases: Message[] = [
+    { type: "done", rounds: 0 },
+    { type: "done", rounds: 1_000_000 },
+    { ...(SAMPLES[1] as Message & { type: "hello" }), role: "server", id: "server" },
+    { ...(SAMPLES[3] as Message & { type: "fit" }), momentum: 0.999999, optimizer: "nesterov" },
+    { ...(SAMPLES[4] as Message & { type: "update" }), weight: 2 ** 24, payload: new Uint8Array() },
+    { ...(SAMPLES[5] as Message & { type: "model" }), kind: "sealed", evaluate: false },
+    { ...(SAMPLES[8] as Message & { type: "decrypt" }), contributors: [] },
+  ];
+  for (const m of cases) assert.deepEqual(decodeMessage(encodeMessage(m), LIMIT), m);
+});
+
+Deno.test("decodeMessage() cuts an error message to 1000 characters", () => {
+  const long = decodeMessage(
+    encodeMessage({ type: "error", code: "protocol", message: "x".repeat(5000) }),
+    LIMIT,
+  );
+  assert.equal(long.type === "error" && long.message.length, 1000);
+});
+
+Deno.test("decodeMessage() rejects a truncated frame", () => {
+  assertProtocol(() => decodeMessage(new Uint8Array(5), LIMIT), /5 bytes is truncated/);
+  const frame = encodeMessage(SAMPLES[1]!);
+  assertProtocol(() => decodeMessage(frame.subarray(0, 20), LIMIT), /past the end/);
+});
+
+Deno.test("decodeMessage() rejects an oversized frame", () => {
+  const frame = encodeMessage(SAMPLES[4]!);
+  assertProtocol(() => decodeMessage(frame, 100), /exceeds the limit of 100/);
+});
+
+Deno.test("decodeMessage() rejects an unknown version or type byte", () => {
+  const frame = encodeMessage(SAMPLES[7]!);
+  frame[0] = 9;
+  assertProtocol(() => decodeMessage(frame, LIMIT), /unsupported protocol version 9/);
+  frame[0] = 1;
+  frame[1] = 10;
+  assertProtocol(() => decodeMessage(frame, LIMIT), /unknown message type 10/);
+});
+
+Deno.test("decodeMessage() rejects a header that is not a JSON object", () => {
+  const frame = new Uint8Array([1, 7, 0, 0, 0, 2, 0x5b, 0x5d]); // done, "[]"
+  assertProtocol(() => decodeMessage(frame, LIMIT), /done frame: header is not a JSON object/);
+});
+
+Deno.test("decodeMessage() rejects a missing field, naming the message type and field", () => {
+  for (const sample of SAMPLES) {
+    for (const field of Object.keys(parts(sample).header)) {
+      const frame = withHeader(sample.type, (h) => delete h[field]);
+      assertProtocol(
+        () => decodeMessage(frame, LIMIT),
+        new RegExp(`^${sample.type} message: field "${field}" is missing`),
+      );
+    }
+  }
+});
+
+Deno.test("decodeMessage() rejects a field of the wrong type, naming the message type and field", () => {
+  for (const sample of SAMPLES) {
+    for (const [field, value] of Object.entries(parts(sample).header)) {
+      const wrong = typeof value === "string" || Array.isArray(value) ? 12 : "12";
+      for (const bad of [wrong, null, { nested: 1 }]) {
+        const frame = withHeader(sample.type, (h) => (h[field] = bad));
+        assertProtocol(
+          () => decodeMessage(frame, LIMIT),
+          new RegExp(`^${sample.type} message: field "${field}" `),
+        );
+      }
+    }
+  }
+});
+
+Deno.test("decodeMessage() rejects a field out of range, naming the message type and field", () => {
+  const cases: [MessageType, string, unknown, RegExp][] = [
+    ["error", "code", "Not-A-Code", /does not match/],
+    ["hello", "role", "owner", /is "owner", not one of client, server/],
+    ["hello", "id", "client-x", /does not match/],
+    ["hello", "id", "client-123456", /does not match/],
+    ["hello", "token", "AB".repeat(32), /does not match/],
+    ["hello", "fingerprint", "ab".repeat(31), /does not match/],
+    ["hello", "modelRound", -1, /is -1, outside \[0, 1000000\]/],
+    ["hello", "modelRound", 1.5, /is 1.5, not an integer/],
+    ["welcome", "rounds", 0, /outside \[1, 1000000\]/],
+    ["fit", "round", 0, /outside/],
+    ["fit", "round", 1e300, /outside/],
+    ["fit", "epochs", 1001, /outside/],
+    ["fit", "optimizer", "rmsprop", /not one of/],
+    ["fit", "learningRate", 0, /outside/],
+    ["fit", "momentum", 1, /outside/],
+    ["fit", "schedule", "step", /not one of/],
+    ["fit", "seed", 2 ** 32, /outside/],
+    ["update", "round", 1_000_001, /outside/],
+    ["update", "count", 0, /outside/],
+    ["update", "weight", 2 ** 24 + 1, /outside/],
+    ["update", "weight", 0.5, /not an integer/],
+    ["update", "trainAccuracy", 1.01, /outside/],
+    ["update", "trainLoss", -1, /outside/],
+    ["model", "kind", "cleartext", /not one of/],
+    ["model", "totalWeight", 0, /outside/],
+    ["report", "accuracy", -0.1, /outside/],
+    ["report", "examples", 2.5, /not an integer/],
+    ["done", "rounds", -1, /outside/],
+    ["decrypt", "contributors", ["client-1", "owner"], /field "contributors\[1\]"/],
+    ["decrypt", "contributors", [1], /field "contributors\[0\]"/],
+    ["sealed", "decryptSeconds", 1e8, /outside/],
+  ];
+  for (const [type, field, value, detail] of cases) {
+    const frame = withHeader(type, (h) => (h[field] = value));
+    assertProtocol(
+      () => decodeMessage(frame, 4 * LIMIT),
+      new RegExp(`^${type} message: field "${field}`),
+    );
+    assertProtocol(() => decodeMessage(frame, 4 * LIMIT), detail);
+  }
+});
+
+Deno.test("decodeMessage() rejects a number that JSON cannot hold exactly", () => {
+  // 1e400 parses as Infinity.
+  const frame = encodeFrame("done", {});
+  const text = new TextEncoder().encode('{"rounds":1e400}');
+  const bytes = new Uint8Array(6 + text.length);
+  bytes.set(frame.subarray(0, 2));
+  new DataView(bytes.buffer).setUint32(2, text.length);
+  bytes.set(text, 6);
+  assertProtocol(
+    () => decodeMessage(bytes, LIMIT),
+    /done message: field "rounds" is missing or not a number/,
+  );
+});
+
+Deno.test("decodeMessage() rejects a payload on a message that must have none", () => {
+  for (const sample of SAMPLES) {
+    const { type, header, payload } = parts(sample);
+    if (payload !== undefined) continue;
+    const frame = encodeFrame(type, header, Uint8Array.of(0));
+    assertProtocol(
+      () => decodeMessage(frame, LIMIT),
+      new RegExp(`^${type} message must have no payload`),
+    );
+  }
+});
+
+Deno.test("decodeMessage() ignores unknown header fields", () => {
+  const frame = withHeader("done", (h) => (h.extra = { deep: [1, 2, 3] }));
+  assert.deepEqual(decodeMessage(frame, LIMIT), { type: "done", rounds: 3 });
+});
+
+Deno.test("decodeMessage() reports only protocol errors, never input errors", () => {
+  const frame = withHeader("welcome", (h) => (h.id = 5));
+  try {
+    decodeMessage(frame, LIMIT);
+    assert.fail("no error");
+  } catch (e) {
+    assert.ok(e instanceof FlheError);
+    assert.equal(e.code, "protocol");
+  }
+});

@@ -1,0 +1,72 @@
+/**
+ * One valid message of every type, shared by the codec tests and the fuzzer.
+ *
+ * @module
+ */
+
+import type { Message } from "../../src/net/messages.ts";
+
+const HEX = "ab".repeat(32);
+
+/** A valid message of each type, in MESSAGE_TYPES order. */
+export const SAMPLES: readonly Message[] = [
+  { type: "error", code: "protocol", message: "something was wrong" },
+  {
+    type: "hello",
+    role: "client",
+    id: "client-1",
+    token: HEX,
+    fingerprint: "cd".repeat(32),
+    modelRound: 0,
+  },
+  { type: "welcome", id: "client-12", completedRounds: 2, rounds: 5 },
+  {
+    type: "fit",
+    round: 3,
+    epochs: 1,
+    batchSize: 32,
+    optimizer: "adam",
+    learningRate: 0.002,
+    momentum: 0,
+    schedule: "cosine",
+    seed: 4_294_967_295,
+  },
+  {
+    type: "update",
+    round: 3,
+    count: 2,
+    weight: 600,
+    trainLoss: 0.25,
+    trainAccuracy: 0.9,
+    trainSeconds: 1.5,
+    encryptSeconds: 0.25,
+    payload: Uint8Array.from({ length: 64 }, (_, i) => i),
+  },
+  {
+    type: "model",
+    round: 3,
+    kind: "aggregate",
+    totalWeight: 1200,
+    contributors: 2,
+    evaluate: true,
+    payload: Uint8Array.of(1, 2, 3),
+  },
+  {
+    type: "report",
+    round: 3,
+    loss: 0.5,
+    accuracy: 0.875,
+    examples: 200,
+    decryptSeconds: 0.125,
+  },
+  { type: "done", rounds: 3 },
+  {
+    type: "decrypt",
+    round: 3,
+    totalWeight: 1200,
+    contributors: ["client-1", "client-2"],
+    count: 2,
+    payload: new Uint8Array(32).fill(7),
+  },
+  { type: "sealed", round: 3, decryptSeconds: 0.5, payload: new Uint8Array(28).fill(9) },
+];

@@ -41,6 +41,35 @@ export async function writeFileAtomic(
 }
 
 /**
+ * Refuses a file holding a secret that group or others can read.
+ *
+ * @param path The file.
+ * @throws {FlheError} `auth` naming the file, its mode and the fix; `input`
+ *   if it does not exist.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkPrivateFile } from "./fs.ts";
+ * await checkPrivateFile("federation/owner/secret.json");
+ * ```
+ */
+export async function checkPrivateFile(path: string): Promise<void> {
+  let mode: number | null;
+  try {
+    mode = (await Deno.stat(path)).mode;
+  } catch {
+    throw new FlheError("input", `${path}: file not found`);
+  }
+  if (mode !== null && (mode & 0o077) !== 0) {
+    throw new FlheError(
+      "auth",
+      `${path}: holds a secret but has mode ${(mode & 0o777).toString(8)}, ` +
+        `readable by group or others; run chmod 600 ${path}`,
+    );
+  }
+}
+
+/**
  * Reads and parses a JSON file.
  *
  * @param path The file.

@@ -16,7 +16,7 @@
  */
 
 import { FlheError } from "../error.ts";
-import { JsonFields, readJsonFile, writeFileAtomic } from "../fs.ts";
+import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../fs.ts";
 import { fingerprint, type KeyPair, PublicKey, SecretKey } from "./keys.ts";
 
 function hex(x: bigint): string {
@@ -130,20 +130,7 @@ export async function loadPublicKey(path: string): Promise<PublicKey> {
  * ```
  */
 export async function loadSecretKey(path: string): Promise<KeyPair> {
-  let mode: number | null = null;
-  try {
-    mode = (await Deno.stat(path)).mode;
-  } catch {
-    // readJsonFile reports a missing file.
-  }
-  if (mode !== null && (mode & 0o077) !== 0) {
-    throw new FlheError(
-      "auth",
-      `${path}: secret key file has mode ${
-        (mode & 0o777).toString(8)
-      }: group or others can read it; run chmod 600 ${path}`,
-    );
-  }
+  await checkPrivateFile(path);
   const fields = new JsonFields(path, await readJsonFile(path));
   fields.oneOf("format", ["flhe-paillier-secret"]);
   const publicKey = await parsePublic(path, fields);

@@ -109,7 +109,8 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      fail(new FlheError("unavailable", `paillier worker failed: ${event.message}`));
+      // A lost worker leaves its share of every later call unanswered: stop all.
+      close(new FlheError("unavailable", `paillier worker failed: ${event.message}`));
     };
     workers.push(worker);
   }
@@ -120,11 +121,11 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
       worker.postMessage(req, transfer);
     });
   };
-  const close = () => {
+  const close = (reason = new FlheError("unavailable", "paillier pool is closed")) => {
     if (closed) return;
     closed = true;
     for (const w of workers) w.terminate();
-    fail(new FlheError("unavailable", "paillier pool is closed"));
+    fail(reason);
   };
   // Splits fixed-width items into one contiguous run per worker and joins the answers.
   const spread = async (
@@ -199,7 +200,7 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
       }
       return spread("decrypt", ciphertexts, publicKey.ciphertextBytes, publicKey.plaintextBytes);
     },
-    close,
-    [Symbol.dispose]: close,
+    close: () => close(),
+    [Symbol.dispose]: () => close(),
   };
 }

@@ -140,23 +140,40 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
     `${credentials.id}: ${train.count} training examples (shard ${credentials.shard}), backend ${backend}`,
   );
 
+  // The global model is what the federation protects from the server: keep
+  // it private to this party.
   const stateDir = `${bundle.dir}/state`;
-  await Deno.mkdir(stateDir, { recursive: true });
+  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // One file holds the round and its model, so a crash can never pair a
+  // model with the wrong round (which would apply an update twice).
+  const statePath = `${stateDir}/client-state.bin`;
   let global: Float32Array = Float32Array.from(initialModel);
   let modelRound = 0;
-  try {
-    const state = JSON.parse(await Deno.readTextFile(`${stateDir}/client.json`)) as {
-      round: number;
-    };
-    const bytes = await Deno.readFile(`${stateDir}/model.f32`);
-    if (bytes.length === config.parameterCount * 4) {
-      global = new Float32Array(bytes.buffer, 0, config.parameterCount);
-      modelRound = state.round;
-      log.info(`resuming with the global model of round ${modelRound}`);
+  const saved = await Deno.readFile(statePath).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new FlheError("input", `${statePath}: cannot read (${(e as Error).message})`);
+  });
+  if (saved) {
+    if (saved.length !== 4 + config.parameterCount * 4) {
+      throw new FlheError(
+        "input",
+        `${statePath}: ${saved.length} bytes, expected ${
+          4 + config.parameterCount * 4
+        }; move it away to start afresh`,
+      );
     }
-  } catch {
-    // No saved state: start from the initial model.
+    modelRound = new DataView(saved.buffer).getUint32(0);
+    global = new Float32Array(saved.buffer.slice(4));
+    log.info(`resuming with the global model of round ${modelRound}`);
   }
+  const saveState = async () => {
+    const bytes = new Uint8Array(4 + global.byteLength);
+    new DataView(bytes.buffer).setUint32(0, modelRound);
+    bytes.set(new Uint8Array(global.buffer, global.byteOffset, global.byteLength), 4);
+    await writeFileAtomic(statePath, bytes, 0o600);
+    // The model alone, for the user; never read back.
+    await writeFileAtomic(`${stateDir}/model.f32`, bytes.subarray(4), 0o600);
+  };
   const model = createLeNet(global);
   const pool: PaillierPool | undefined = he
     ? await createPool({
@@ -256,8 +273,10 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       );
     } else {
       if (m.round !== modelRound + 1) {
-        log.warn(`model of round ${m.round} skipped: this client holds round ${modelRound}`);
-        return;
+        throw new FlheError(
+          "protocol",
+          `model of round ${m.round} cannot follow round ${modelRound}, which this client holds`,
+        );
       }
       let mean: Float32Array;
       if (m.kind === "aggregate") {
@@ -288,14 +307,7 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
     const decryptSeconds = (performance.now() - start) / 1000;
     if (!held) {
       modelRound = m.round;
-      await writeFileAtomic(
-        `${stateDir}/model.f32`,
-        new Uint8Array(global.buffer, global.byteOffset, global.byteLength),
-      );
-      await writeFileAtomic(
-        `${stateDir}/client.json`,
-        JSON.stringify({ round: modelRound }) + "\n",
-      );
+      await saveState();
     }
     if (!m.evaluate) return;
     setWeights(model, global);
@@ -378,6 +390,10 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
             if (m.code === "auth") {
               throw new FlheError("auth", `server refused ${credentials.id}: ${m.message}`);
             }
+            // E.g. the server still holds this client's previous connection.
+            if (m.code === "unavailable") {
+              throw new FlheError("unavailable", `server: ${m.message}`);
+            }
             log.warn(`server: ${m.message}`);
           } else {
             log.warn(`ignored an unexpected ${m.type} message`);
@@ -385,7 +401,9 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
         }
       } catch (e) {
         if (!(e instanceof FlheError) || e.code !== "unavailable") throw e;
-        if (performance.now() > deadline) throw e;
+        channel.close();
+        // The timeout counts from the loss, not from the start of the session.
+        deadline = performance.now() + connectTimeoutMs;
         log.warn(`lost the server (${e.message}); reconnecting`);
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -8,6 +8,7 @@
 
 import type { ParseArgsConfig } from "node:util";
 import { FlheError } from "../error.ts";
+import { checkPrivateFile } from "../fs.ts";
 import {
   describePartition,
   loadDataset,
@@ -372,19 +373,11 @@ async function readTls(
     certPath = `${bundleDir}/tls/cert.pem`;
     keyPath = `${bundleDir}/tls/key.pem`;
     if (!(await isFile(certPath)) || !(await isFile(keyPath))) return undefined;
-    const mode = (await Deno.stat(keyPath)).mode;
-    if (mode !== null && (mode & 0o077) !== 0) {
-      throw new FlheError(
-        "auth",
-        `${keyPath}: holds a secret but has mode ${
-          (mode & 0o777).toString(8)
-        }; run chmod 600 ${keyPath}`,
-      );
-    }
   }
   if (typeof certPath !== "string" || typeof keyPath !== "string") {
     throw new FlheError("usage", "--tls-cert and --tls-key go together");
   }
+  await checkPrivateFile(keyPath);
   return { cert: await readText(certPath), key: await readText(keyPath) };
 }
 

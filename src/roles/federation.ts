@@ -18,7 +18,7 @@
  */
 
 import { FlheError } from "../error.ts";
-import { JsonFields, readJsonFile, writeFileAtomic } from "../fs.ts";
+import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../fs.ts";
 import {
   type CodecParams,
   codecParams,
@@ -287,16 +287,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function checkPrivate(path: string): Promise<void> {
-  const mode = (await Deno.stat(path)).mode;
-  if (mode !== null && (mode & 0o077) !== 0) {
-    throw new FlheError(
-      "auth",
-      `${path}: holds a secret but has mode ${(mode & 0o777).toString(8)}; run chmod 600 ${path}`,
-    );
-  }
-}
-
 /**
  * Hex SHA-256 of bytes.
  *
@@ -347,10 +337,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     );
   }
   const credPath = `${dir}/credentials.json`;
-  await checkPrivate(credPath).catch((e) => {
-    if (e instanceof FlheError) throw e;
-    throw new FlheError("input", `${credPath}: file not found`);
-  });
+  await checkPrivateFile(credPath);
   const credentials = parseCredentials(credPath, await readJsonFile(credPath));
   let secretKey: SecretKey | undefined;
   const secretPath = `${dir}/secret.json`;
@@ -364,7 +351,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   let groupKey: CryptoKey | undefined;
   const groupPath = `${dir}/group.key`;
   if (await exists(groupPath)) {
-    await checkPrivate(groupPath);
+    await checkPrivateFile(groupPath);
     const f = new JsonFields(groupPath, await readJsonFile(groupPath));
     const raw = Uint8Array.from(
       f.string("key", /^[0-9a-f]{64}$/).match(/../g)!,

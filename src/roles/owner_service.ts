@@ -10,7 +10,7 @@
  */
 
 import { FlheError } from "../error.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { JsonFields, writeFileAtomic } from "../fs.ts";
 import { createPool, decodeMean, parseCiphertexts, plaintextCount } from "../he/mod.ts";
 import { type Channel, type DecryptMessage, listen } from "../net/mod.ts";
 import type { Logger } from "../log.ts";
@@ -70,21 +70,40 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
   const codec = federationCodec(config);
   const count = plaintextCount(codec, config.parameterCount);
   const stateDir = `${bundle.dir}/state`;
-  await Deno.mkdir(stateDir, { recursive: true });
+  // The decrypted models are the owner's alone.
+  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
   let model = Float32Array.from(initialModel);
   let lastRound = 0;
   let lastSealed: Uint8Array | undefined;
-  try {
-    const state = JSON.parse(await Deno.readTextFile(`${stateDir}/owner.json`)) as {
-      round: number;
-    };
-    const bytes = await Deno.readFile(`${stateDir}/model-round-${state.round}.f32`);
+  const statePath = `${stateDir}/owner.json`;
+  const stateText = await Deno.readTextFile(statePath).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new FlheError("input", `${statePath}: cannot read (${(e as Error).message})`);
+  });
+  if (stateText !== undefined) {
+    // Written after the model file of its round: a crash in between leaves the
+    // previous round named here, whose model is complete.
+    let round: number;
+    try {
+      round = new JsonFields(statePath, JSON.parse(stateText)).number("round", 1, 1_000_000);
+    } catch (e) {
+      throw new FlheError(
+        "input",
+        `${statePath}: ${(e as Error).message}; move it away to start afresh`,
+      );
+    }
+    const modelPath = `${stateDir}/model-round-${round}.f32`;
+    const bytes = await Deno.readFile(modelPath).catch(() => new Uint8Array(0));
+    if (bytes.length !== config.parameterCount * 4) {
+      throw new FlheError(
+        "input",
+        `${modelPath}: missing or ${bytes.length} bytes, expected ${config.parameterCount * 4}`,
+      );
+    }
     model = new Float32Array(bytes.buffer, 0, config.parameterCount);
-    lastRound = state.round;
+    lastRound = round;
     lastSealed = await sealModel(groupKey, lastRound, config.fingerprint, model);
     log.info(`resuming at round ${lastRound} from ${stateDir}`);
-  } catch {
-    // No saved state: start from the initial model.
   }
 
   const pool = await createPool({ publicKey, secretKey, workers: options.workers });
@@ -102,6 +121,16 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       throw new FlheError(
         "protocol",
         `decrypt request for round ${m.round}, but the owner is at round ${lastRound}`,
+      );
+    }
+    // The owner cannot see inside the aggregate: it can only check that the
+    // server names distinct clients of this federation.
+    const known = (id: string) => /^client-\d+$/.test(id) && Number(id.slice(7)) <= config.clients;
+    const stranger = m.contributors.find((id) => !known(id));
+    if (stranger !== undefined) {
+      throw new FlheError(
+        "protocol",
+        `decrypt request names ${stranger}, not a client of this federation`,
       );
     }
     const unique = new Set(m.contributors);
@@ -129,8 +158,12 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     const next = new Float32Array(model.length);
     for (let i = 0; i < next.length; i++) next[i] = model[i]! + mean[i]!;
     const sealed = await sealModel(groupKey, m.round, config.fingerprint, next);
-    await writeFileAtomic(`${stateDir}/model-round-${m.round}.f32`, new Uint8Array(next.buffer));
-    await writeFileAtomic(`${stateDir}/owner.json`, JSON.stringify({ round: m.round }) + "\n");
+    await writeFileAtomic(
+      `${stateDir}/model-round-${m.round}.f32`,
+      new Uint8Array(next.buffer),
+      0o600,
+    );
+    await writeFileAtomic(statePath, JSON.stringify({ round: m.round }) + "\n", 0o600);
     model = next;
     lastRound = m.round;
     lastSealed = sealed;

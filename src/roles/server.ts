@@ -130,6 +130,15 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
   }
   const codec = federationCodec(config);
   const minClients = options.minClients ?? config.minClients;
+  if (
+    config.mode === "owner" && config.strategy === "fedavg-he" && minClients < config.minClients
+  ) {
+    throw new FlheError(
+      "usage",
+      `--min-clients ${minClients} is below the federation's minClients ${config.minClients}, ` +
+        `which the owner enforces before it decrypts`,
+    );
+  }
   const minAvailable = Math.max(minClients, options.minAvailable ?? minClients);
   const strategyOptions = { minFitClients: minClients, minAvailableClients: minAvailable };
   const strategy: Strategy = config.strategy === "fedavg"
@@ -193,7 +202,9 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
       );
     }
     if (clients.has(hello.id)) {
-      return refuse("auth", `${hello.id}: token already in use by a connected client`);
+      // Retryable: the holder may be this client's own connection that has
+      // not been seen to close yet.
+      return refuse("unavailable", `${hello.id}: token already in use by a connected client`);
     }
     const client: ConnectedClient = { id: hello.id, channel, modelRound: hello.modelRound };
     clients.set(hello.id, client);
@@ -525,16 +536,23 @@ function createOwnerLink(
             count,
             payload: aggregate.payload,
           });
-          const answer = await ch.receive(600_000);
-          if (answer.type === "sealed" && answer.round === round) {
-            return { payload: answer.payload, decryptSeconds: answer.decryptSeconds };
+          // Decrypting a 2048-bit LeNet aggregate takes seconds; ten minutes
+          // means the owner is stuck, and a fresh connection asks again (the
+          // owner answers a repeated round from its cache).
+          for (;;) {
+            const answer = await ch.receive(600_000);
+            if (answer.type === "sealed" && answer.round === round) {
+              return { payload: answer.payload, decryptSeconds: answer.decryptSeconds };
+            }
+            if (answer.type === "error") {
+              throw new FlheError("protocol", `owner refused round ${round}: ${answer.message}`);
+            }
+            // A late answer to an earlier request: keep waiting for this round's.
+            log.warn(`owner answered ${answer.type} for another round; waiting for round ${round}`);
           }
-          if (answer.type === "error") {
-            throw new FlheError("protocol", `owner refused round ${round}: ${answer.message}`);
-          }
-          log.warn(`owner answered ${answer.type}; asking again`);
         } catch (e) {
           if (e instanceof FlheError && e.code === "protocol") throw e;
+          ch.close("no answer");
           log.warn(
             `lost the owner service during round ${round} (${(e as Error).message}); reconnecting`,
           );

@@ -129,21 +129,23 @@ const CASES: Case[] = [
     command: ["owner", "serve"],
     bundle: "owner",
     spoil: (d) => Deno.chmod(`${d}/secret.json`, 0o644),
-    error: /owner\/secret\.json: secret key file has mode 644.*chmod 600/,
+    error: /owner\/secret\.json: holds a secret but has mode 644.*chmod 600/,
   },
   {
     name: "a world-readable credentials.json",
     command: ["serve"],
     bundle: "server",
     spoil: (d) => Deno.chmod(`${d}/credentials.json`, 0o644),
-    error: /server\/credentials\.json: holds a secret but has mode 644; run chmod 600/,
+    error:
+      /server\/credentials\.json: holds a secret but has mode 644, readable by group or others; run chmod 600/,
   },
   {
     name: "a world-readable group.key",
     command: ["client"],
     bundle: "client-2",
     spoil: (d) => Deno.chmod(`${d}/group.key`, 0o644),
-    error: /client-2\/group\.key: holds a secret but has mode 644; run chmod 600/,
+    error:
+      /client-2\/group\.key: holds a secret but has mode 644, readable by group or others; run chmod 600/,
   },
   {
     name: "a missing bundle folder (serve)",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, readIdx } from "./idx.ts";
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
 
 /** Images and labels of one split, both as raw bytes. */
 export interface Dataset {
@@ -100,26 +100,50 @@ export function defaultDataDir(): string {
  * ```
  */
 export async function loadDataset(dir?: string): Promise<DatasetSplits> {
-  if (dir === undefined) {
-    const defaultDir = defaultDataDir();
-    await verifyDataDir(defaultDir, MNIST_SHA256);
-    dir = defaultDir;
-  }
-  const base = dir.replace(/\/+$/, "");
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
-    findFile(base, IDX_FILE_NAMES.trainImages),
-    findFile(base, IDX_FILE_NAMES.trainLabels),
-    findFile(base, IDX_FILE_NAMES.testImages),
-    findFile(base, IDX_FILE_NAMES.testLabels),
-  ]);
+  const sums = dir === undefined ? MNIST_SHA256 : undefined;
+  const base = (dir ?? defaultDataDir()).replace(/\/+$/, "");
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    (["trainImages", "trainLabels", "testImages", "testLabels"] as const).map(async (key) => {
+      const path = await findFile(base, IDX_FILE_NAMES[key]);
+      const bytes = await readBytes(path);
+      // The default set is checked on the very bytes that are parsed: one read.
+      if (sums) await checkDigest(path, bytes, sums[key]);
+      return { path, bytes };
+    }),
+  ) as [LoadedFile, LoadedFile, LoadedFile, LoadedFile];
   const train = await loadSplit(trainImages, trainLabels);
   const test = await loadSplit(testImages, testLabels);
   if (train.rows !== test.rows || train.cols !== test.cols) {
     throw new Error(
-      `${testImages}: images are ${test.rows}x${test.cols}, training images are ${train.rows}x${train.cols}`,
+      `${testImages.path}: images are ${test.rows}x${test.cols}, training images are ${train.rows}x${train.cols}`,
     );
   }
   return { train, test };
+}
+
+interface LoadedFile {
+  readonly path: string;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+}
+
+async function readBytes(path: string): Promise<Uint8Array<ArrayBuffer>> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${e instanceof Error ? e.message : e})`);
+  }
+}
+
+async function checkDigest(
+  path: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  expected: string,
+): Promise<void> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const got = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (got !== expected) {
+    throw new Error(`${path}: sha256 ${got} does not match the expected ${expected}`);
+  }
 }
 
 /**
@@ -140,17 +164,7 @@ export async function verifyDataDir(
   const keys = Object.keys(IDX_FILE_NAMES) as (keyof typeof IDX_FILE_NAMES)[];
   await Promise.all(keys.map(async (key) => {
     const path = `${dir}/${IDX_FILE_NAMES[key]}`;
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = await Deno.readFile(path);
-    } catch (e) {
-      throw new Error(`${path}: cannot read (${e instanceof Error ? e.message : e})`);
-    }
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const got = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    if (got !== sums[key]) {
-      throw new Error(`${path}: sha256 ${got} does not match the expected ${sums[key]}`);
-    }
+    await checkDigest(path, await readBytes(path), sums[key]);
   }));
 }
 
@@ -217,10 +231,12 @@ async function findFile(dir: string, name: string): Promise<string> {
   throw new Error(`${dir}/${name}: missing (neither ${name} nor ${name}.gz exists)`);
 }
 
-async function loadSplit(imagesPath: string, labelsPath: string): Promise<Dataset> {
+async function loadSplit(imagesFile: LoadedFile, labelsFile: LoadedFile): Promise<Dataset> {
+  const imagesPath = imagesFile.path;
+  const labelsPath = labelsFile.path;
   const [images, labels] = await Promise.all([
-    readIdx(imagesPath, IDX_IMAGES_MAGIC),
-    readIdx(labelsPath, IDX_LABELS_MAGIC),
+    parseIdx(imagesFile.bytes, imagesPath, IDX_IMAGES_MAGIC),
+    parseIdx(labelsFile.bytes, labelsPath, IDX_LABELS_MAGIC),
   ]);
   const [count, rows, cols] = images.dims as [number, number, number];
   if (rows === 0 || cols === 0) throw new Error(`${imagesPath}: images are ${rows}x${cols}`);

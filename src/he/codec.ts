@@ -152,7 +152,19 @@ export function plaintextCount(params: CodecParams, valueCount: number): number 
 /** A source of uniform numbers in `[0, 1)`, for stochastic rounding. */
 export type UniformRandom = () => number;
 
-/** Uniform numbers from the platform CSPRNG, drawn in blocks. */
+/**
+ * Uniform numbers from the platform CSPRNG, drawn in blocks of 4,096, for
+ * the stochastic rounding of {@linkcode quantize}.
+ *
+ * @returns A source of uniform numbers in `[0, 1)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { cryptoUniform } from "./codec.ts";
+ * const random = cryptoUniform();
+ * random(); // e.g. 0.7310...
+ * ```
+ */
 export function cryptoUniform(): UniformRandom {
   const block = new Uint32Array(4096);
   let next = block.length;

@@ -17,6 +17,7 @@ import {
 } from "../data/mod.ts";
 import { createLogger } from "../log.ts";
 import { DEFAULT_LEARNING_RATES, OPTIMIZERS, SCHEDULES } from "../nn/mod.ts";
+import { KEY_BITS_ALLOWED } from "../he/mod.ts";
 import {
   type FederationConfig,
   KEY_MODES,
@@ -260,7 +261,8 @@ ${TRAINING_HELP}
 `,
   async run(v) {
     const log = createLogger("owner");
-    const clients = numberOption(v, "clients", 2, 1, 1000);
+    // Fewer than two clients would let the owner decrypt one client's update.
+    const clients = numberOption(v, "clients", 2, 2, 1000);
     const dir = stringOption(v, "dir", "federation");
     const tls = v.tls === true;
     const urls = ([["server-url", 8765], ["owner-url", 8766]] as const).map(([name, port]) => {
@@ -280,7 +282,7 @@ ${TRAINING_HELP}
       minClients: numberOption(v, "min-clients", clients, 1, clients),
       rounds: numberOption(v, "rounds", 5, 1, 100_000),
       mode,
-      keyBits: Number(choiceOption(v, "key-bits", ["2048", "3072"], "2048")),
+      keyBits: Number(choiceOption(v, "key-bits", KEY_BITS_ALLOWED.map(String), "2048")),
       encoding: choiceOption(v, "encoding", ["packed", "per-weight"], "packed"),
       quantBits: numberOption(v, "quant-bits", 16, 2, 24),
       clipRange: numberOption(v, "clip", 1, 1e-6, 1e6, false),
@@ -630,7 +632,7 @@ ${TRAINING_HELP}
       clients: numberOption(v, "clients", 2, 2, 64),
       rounds: numberOption(v, "rounds", 5, 1, 1000),
       mode: choiceOption(v, "mode", KEY_MODES, "owner"),
-      keyBits: Number(choiceOption(v, "key-bits", ["2048", "3072"], "2048")),
+      keyBits: Number(choiceOption(v, "key-bits", KEY_BITS_ALLOWED.map(String), "2048")),
       partition: choiceOption<PartitionScheme>(v, "partition", PARTITION_SCHEMES, "dirichlet"),
       alpha: numberOption(v, "alpha", 0.5, 1e-6, 1e6, false),
       seed: numberOption(v, "seed", 1, 0, 2 ** 32 - 1),

@@ -61,11 +61,17 @@ export interface ServerOptions {
 
 /** One row of the history file. */
 export interface RoundRecord {
+  /** The round, from 1. */
   readonly round: number;
+  /** Clients whose updates are in the aggregate. */
   readonly participants: readonly string[];
+  /** Selected clients without a usable update, and why. */
   readonly failures: readonly Failure[];
+  /** Sum of the participants' weights (training examples). */
   readonly totalWeight: number;
+  /** Bytes the server received from clients during the round. */
   readonly bytesIn: number;
+  /** Bytes the server sent to clients during the round. */
   readonly bytesOut: number;
   /** Upload bytes per participant (mean). */
   readonly uploadBytesPerClient: number;

@@ -29,7 +29,9 @@ export interface FitInstructions {
 
 /** A checked update, ready to aggregate. */
 export interface FitResult {
+  /** The client that sent it. */
   readonly clientId: string;
+  /** The update as received. */
   readonly update: UpdateMessage;
   /** The parsed payload, in the strategy's own form. */
   readonly parsed: unknown;
@@ -47,7 +49,9 @@ export interface Aggregate {
   readonly payload: Uint8Array;
   /** Kind of the model message. */
   readonly kind: ModelMessage["kind"];
+  /** Sum of the contributors' weights. */
   readonly totalWeight: number;
+  /** Ids of the clients in the aggregate. */
   readonly contributors: readonly string[];
 }
 

@@ -9,7 +9,6 @@
 import { PublicKey as RefPublicKey } from "paillier-bigint";
 import {
   codecParams,
-  createAccumulator,
   createPool,
   encodePerWeight,
   generateKeyPair,
@@ -62,10 +61,14 @@ Deno.bench("flhe: decrypt LeNet aggregate (2048-bit)", { n: 5, warmup: 1 }, asyn
   await pool.decrypt(aggregate);
 });
 
-Deno.bench("flhe: aggregate 10 LeNet updates (2048-bit)", () => {
-  const acc = createAccumulator(publicKey, count);
-  updates.forEach((u, k) => acc.add(parseCiphertexts(publicKey, u, count, `update ${k}`)));
-  acc.bytes();
+Deno.bench("flhe: aggregate 10 LeNet updates (2048-bit)", async () => {
+  // What the server does once a round's updates are in (default pool).
+  await pool.aggregate(updates);
+});
+
+Deno.bench("flhe: check one LeNet update on arrival (2048-bit)", () => {
+  // Range and gcd checks the server runs as each update arrives.
+  parseCiphertexts(publicKey, updates[0]!, count, "update");
 });
 
 Deno.bench("flhe: encrypt 1,000 weights per-weight (2048-bit)", async () => {

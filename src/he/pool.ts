@@ -48,6 +48,15 @@ export interface PaillierPool extends Disposable {
    * @returns Fixed-width plaintexts, same order.
    */
   decrypt(ciphertexts: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Homomorphic sum of ciphertext vectors of equal length, slot-wise mod
+   * `n^2`, with the slots split over the workers. The vectors must already
+   * be checked (see `parseCiphertexts`).
+   *
+   * @param vectors Fixed-width ciphertext vectors.
+   * @returns The summed vector.
+   */
+  aggregate(vectors: readonly Uint8Array[]): Promise<Uint8Array>;
   /** Stops the workers; pending calls reject. */
   close(): void;
 }
@@ -55,6 +64,16 @@ export interface PaillierPool extends Disposable {
 interface Pending {
   resolve(reply: WorkerReply): void;
   reject(error: Error): void;
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 function keyBytes(value: bigint, width: number): Uint8Array {
@@ -148,13 +167,7 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
         r.type === "data" ? r.data : new Uint8Array(0)
       );
     }));
-    const out = new Uint8Array(items * outWidth);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+    return concat(parts, items * outWidth);
   };
 
   try {
@@ -194,6 +207,35 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
     },
     encrypt: (plaintexts) =>
       spread("encrypt", plaintexts, publicKey.plaintextBytes, publicKey.ciphertextBytes),
+    async aggregate(vectors: readonly Uint8Array[]): Promise<Uint8Array> {
+      const width = publicKey.ciphertextBytes;
+      const length = vectors[0]?.length ?? 0;
+      if (
+        vectors.length === 0 || vectors.some((v) => v.length !== length) || length % width !== 0
+      ) {
+        throw new FlheError(
+          "input",
+          "aggregate: needs one or more vectors of equal whole-ciphertext length",
+        );
+      }
+      const slots = length / width;
+      const per = Math.ceil(slots / count);
+      const parts = await Promise.all(workers.map((w, i) => {
+        const start = Math.min(slots, i * per);
+        const end = Math.min(slots, start + per);
+        if (start === end) return Promise.resolve(new Uint8Array(0));
+        // Each worker gets its slot range of every vector, vector after vector.
+        const chunk = new Uint8Array(vectors.length * (end - start) * width);
+        vectors.forEach((v, k) =>
+          chunk.set(v.subarray(start * width, end * width), k * (end - start) * width)
+        );
+        return call(w, { id: nextId++, type: "aggregate", data: chunk, vectors: vectors.length }, [
+          chunk.buffer,
+        ])
+          .then((r) => (r.type === "data" ? r.data : new Uint8Array(0)));
+      }));
+      return concat(parts, length);
+    },
     decrypt: (ciphertexts) => {
       if (!secretKey) {
         return Promise.reject(new FlheError("auth", "decrypt: this party holds no secret key"));

@@ -19,7 +19,14 @@ export type WorkerRequest =
     readonly randomness: Randomness;
   }
   | { readonly id: number; readonly type: "precompute"; readonly count: number }
-  | { readonly id: number; readonly type: "encrypt" | "decrypt"; readonly data: Uint8Array };
+  | { readonly id: number; readonly type: "encrypt" | "decrypt"; readonly data: Uint8Array }
+  | {
+    readonly id: number;
+    readonly type: "aggregate";
+    /** `vectors` runs of equal length, one after the other. */
+    readonly data: Uint8Array;
+    readonly vectors: number;
+  };
 
 /** A worker's answer to the request with the same `id`. */
 export type WorkerReply =

@@ -10,7 +10,13 @@
 
 import { readBigint, writeBigint } from "./bytes.ts";
 import { PublicKey, SecretKey } from "./keys.ts";
-import { createRandomizerSource, decrypt, encrypt, type RandomizerSource } from "./paillier.ts";
+import {
+  addCiphertexts,
+  createRandomizerSource,
+  decrypt,
+  encrypt,
+  type RandomizerSource,
+} from "./paillier.ts";
 import type { WorkerReply, WorkerRequest } from "./pool_protocol.ts";
 
 let publicKey: PublicKey | undefined;
@@ -51,6 +57,20 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: Transferabl
         const m = readBigint(req.data, i * inWidth, inWidth);
         const r = stock.pop() ?? source!.next();
         writeBigint(encrypt(pk, m, r), pk.ciphertextBytes, out, i * pk.ciphertextBytes);
+      }
+      return { reply: { id: req.id, type: "data", data: out }, transfer: [out.buffer] };
+    }
+    case "aggregate": {
+      const pk = publicKey!;
+      const width = pk.ciphertextBytes;
+      const slots = req.data.length / width / req.vectors;
+      const out = new Uint8Array(slots * width);
+      for (let j = 0; j < slots; j++) {
+        let sum = readBigint(req.data, j * width, width);
+        for (let k = 1; k < req.vectors; k++) {
+          sum = addCiphertexts(pk, sum, readBigint(req.data, (k * slots + j) * width, width));
+        }
+        writeBigint(sum, width, out, j * width);
       }
       return { reply: { id: req.id, type: "data", data: out }, transfer: [out.buffer] };
     }

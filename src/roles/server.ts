@@ -9,7 +9,7 @@
 
 import { FlheError } from "../error.ts";
 import { writeFileAtomic } from "../fs.ts";
-import { plaintextCount } from "../he/mod.ts";
+import { createPool, type PaillierPool, plaintextCount } from "../he/mod.ts";
 import {
   type Channel,
   connect,
@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly roundTimeoutMs: number;
   /** Fewest clients per round (default: the federation's). */
   readonly minClients?: number;
+  /** Workers that multiply ciphertexts (default: one per core). */
+  readonly workers?: number;
   /** Fewest connected clients before a round starts (default: `minClients`). */
   readonly minAvailable?: number;
   /** TLS certificate and key (PEM) to serve `wss://`. */
@@ -147,9 +149,6 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
   }
   const minAvailable = Math.max(minClients, options.minAvailable ?? minClients);
   const strategyOptions = { minFitClients: minClients, minAvailableClients: minAvailable };
-  const strategy: Strategy = config.strategy === "fedavg"
-    ? createFedAvg(config, strategyOptions)
-    : createFedAvgHE(config, publicKey, codec, strategyOptions);
   const count = config.strategy === "fedavg"
     ? config.parameterCount
     : plaintextCount(codec, config.parameterCount);
@@ -241,7 +240,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
   });
   const scheme = options.tls ? "wss" : "ws";
   log.info(
-    `listening on ${scheme}://${listener.hostname}:${listener.port} (${strategy.name}, ${config.mode} mode, ` +
+    `listening on ${scheme}://${listener.hostname}:${listener.port} (${config.strategy}, ${config.mode} mode, ` +
       `${config.keyBits}-bit key ${config.fingerprint.slice(0, 16)}...)`,
   );
   options.onListen?.(listener.port);
@@ -250,7 +249,15 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
     ? createOwnerLink(bundle, log, maxFrameBytes, options.ownerCaCerts)
     : undefined;
 
+  let pool: PaillierPool | undefined;
   try {
+    // The server holds no secret: its pool only multiplies ciphertexts.
+    pool = config.strategy === "fedavg"
+      ? undefined
+      : await createPool({ publicKey, workers: options.workers });
+    const strategy: Strategy = pool
+      ? createFedAvgHE(config, publicKey, codec, pool, strategyOptions)
+      : createFedAvg(config, strategyOptions);
     for (let round = models.length + 1; round <= config.rounds;) {
       const instructions = await waitForClients(strategy, round, clients, minAvailable, log);
       const roundStart = performance.now();
@@ -303,7 +310,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
       }));
 
       const aggStart = performance.now();
-      const aggregate = strategy.aggregateFit(round, results, failures);
+      const aggregate = await strategy.aggregateFit(round, results, failures);
       const aggregateSeconds = seconds(aggStart);
       if (!aggregate) {
         log.warn(
@@ -400,6 +407,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
     await new Promise((r) => setTimeout(r, 200));
     return history;
   } finally {
+    pool?.close();
     owner?.close();
     await listener.close();
   }

@@ -11,7 +11,7 @@
 import { FlheError } from "../error.ts";
 import {
   type CodecParams,
-  createAccumulator,
+  type PaillierPool,
   parseCiphertexts,
   plaintextCount,
   type PublicKey,
@@ -88,7 +88,7 @@ export interface Strategy {
     round: number,
     results: readonly FitResult[],
     failures: readonly Failure[],
-  ): Aggregate | null;
+  ): Promise<Aggregate | null>;
   /**
    * Combines the clients' evaluations, weighted by test examples.
    *
@@ -157,12 +157,14 @@ function checkWeight(update: UpdateMessage, acceptedWeight: number, maxTotalWeig
 }
 
 /**
- * FedAvgHE: checks every ciphertext (`0 < c < n^2`, `gcd(c, n) = 1`, count)
- * and multiplies them slot-wise mod `n^2`.
+ * FedAvgHE: checks every ciphertext as it arrives (`0 < c < n^2`,
+ * `gcd(c, n) = 1`, count) and multiplies them slot-wise mod `n^2` in the
+ * worker pool.
  *
  * @param config The federation.
  * @param publicKey Its public key.
  * @param codec Its codec parameters.
+ * @param pool A worker pool for the public key (no secret needed).
  * @param options Client counts.
  * @returns The strategy.
  *
@@ -171,13 +173,15 @@ function checkWeight(update: UpdateMessage, acceptedWeight: number, maxTotalWeig
  * import { createFedAvgHE } from "./strategy.ts";
  * declare const bundle: import("./federation.ts").Bundle;
  * declare const codec: import("../he/mod.ts").CodecParams;
- * createFedAvgHE(bundle.config, bundle.publicKey, codec, { minFitClients: 2, minAvailableClients: 2 });
+ * declare const pool: import("../he/mod.ts").PaillierPool;
+ * createFedAvgHE(bundle.config, bundle.publicKey, codec, pool, { minFitClients: 2, minAvailableClients: 2 });
  * ```
  */
 export function createFedAvgHE(
   config: FederationConfig,
   publicKey: PublicKey,
   codec: CodecParams,
+  pool: PaillierPool,
   options: FedAvgOptions,
 ): Strategy {
   const base = fedAvgBase(config, options);
@@ -194,15 +198,16 @@ export function createFedAvgHE(
         );
       }
       checkWeight(update, acceptedWeight, codec.maxTotalWeight);
-      return parseCiphertexts(publicKey, update.payload, count, `update of round ${update.round}`);
+      // Checked here, on arrival, so the sender hears what was wrong; the
+      // bigints are not kept: the pool parses its own slices in parallel.
+      parseCiphertexts(publicKey, update.payload, count, `update of round ${update.round}`);
+      return update.payload;
     },
-    aggregateFit(_round, results, failures) {
+    async aggregateFit(_round, results, failures) {
       if (!base.enough(results, failures)) return null;
-      const acc = createAccumulator(publicKey, count);
-      for (const r of results) acc.add(r.parsed as bigint[]);
       return {
         kind: config.mode === "owner" ? "sealed" : "aggregate",
-        payload: acc.bytes(),
+        payload: await pool.aggregate(results.map((r) => r.parsed as Uint8Array)),
         totalWeight: results.reduce((s, r) => s + r.update.weight, 0),
         contributors: results.map((r) => r.clientId),
       };
@@ -246,16 +251,16 @@ export function createFedAvg(config: FederationConfig, options: FedAvgOptions): 
       return values;
     },
     aggregateFit(_round, results, failures) {
-      if (!base.enough(results, failures)) return null;
+      if (!base.enough(results, failures)) return Promise.resolve(null);
       const sum = new Float64Array(count);
       for (const r of results) (r.parsed as Float32Array).forEach((v, i) => sum[i]! += v);
       const payload = new Uint8Array(Float32Array.from(sum).buffer);
-      return {
+      return Promise.resolve({
         kind: "plain",
         payload,
         totalWeight: results.reduce((s, r) => s + r.update.weight, 0),
         contributors: results.map((r) => r.clientId),
-      };
+      });
     },
   };
 }

@@ -57,3 +57,24 @@ Deno.test("createPool() with classic randomness produces valid ciphertexts", asy
     pool.close();
   }
 });
+
+Deno.test("createPool() aggregate() sums vectors slot-wise across workers", async () => {
+  const pool = await createPool({ ...keys, workers: 3 });
+  try {
+    const width = keys.publicKey.plaintextBytes;
+    const vectors = [
+      [1n, 2n, 3n, 4n, 5n],
+      [10n, 20n, 30n, 40n, 50n],
+      [100n, 200n, 300n, 400n, 500n],
+    ];
+    const cts = await Promise.all(vectors.map((v) => pool.encrypt(plaintexts(v, width))));
+    const sum = await pool.decrypt(await pool.aggregate(cts));
+    [111n, 222n, 333n, 444n, 555n].forEach((v, i) =>
+      assert.equal(readBigint(sum, i * width, width), v)
+    );
+    await assert.rejects(() => pool.aggregate([cts[0]!, cts[1]!.subarray(1)]), /equal/);
+    await assert.rejects(() => pool.aggregate([]), /equal/);
+  } finally {
+    pool.close();
+  }
+});

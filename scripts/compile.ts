@@ -21,15 +21,10 @@
  * @module
  */
 
+import { SELF_PERMISSIONS } from "../src/roles/self_command.ts";
+
 /** Permissions of the binary: the same as the `./flhe` launcher. */
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-];
+const PERMISSIONS = SELF_PERMISSIONS;
 
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
 const output = `${root}/dist/flhe`;

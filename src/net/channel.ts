@@ -203,6 +203,29 @@ export interface ConnectOptions extends ChannelOptions {
 }
 
 /**
+ * Refuses a peer: sends an error frame naming why, then closes.
+ *
+ * @param channel The peer's channel.
+ * @param code The error code the peer branches on.
+ * @param message One line naming what was wrong.
+ *
+ * @example Usage
+ * ```ts
+ * import { refuse } from "./channel.ts";
+ * declare const ch: import("./channel.ts").Channel;
+ * refuse(ch, "auth", "unknown client id or wrong token");
+ * ```
+ */
+export function refuse(channel: Channel, code: FlheError["code"], message: string): void {
+  try {
+    channel.send({ type: "error", code, message });
+  } catch {
+    // The peer is gone already.
+  }
+  channel.close(message);
+}
+
+/**
  * Opens a WebSocket to `url` and waits until it is open.
  *
  * @param url `ws://` or `wss://` address.

@@ -12,7 +12,7 @@
 import { FlheError } from "../error.ts";
 import { JsonFields, writeFileAtomic } from "../fs.ts";
 import { createPool, decodeMean, parseCiphertexts, plaintextCount } from "../he/mod.ts";
-import { type Channel, type DecryptMessage, listen } from "../net/mod.ts";
+import { type Channel, type DecryptMessage, listen, refuse as refuseChannel } from "../net/mod.ts";
 import type { Logger } from "../log.ts";
 import { tokenMatches } from "./auth.ts";
 import { type Bundle, federationCodec } from "./federation.ts";
@@ -173,12 +173,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
   const onChannel = async (channel: Channel) => {
     const refuse = (code: FlheError["code"], message: string) => {
       log.warn(`refused ${channel.peer}: ${message}`);
-      try {
-        channel.send({ type: "error", code, message });
-      } catch {
-        // Gone.
-      }
-      channel.close(message);
+      refuseChannel(channel, code, message);
     };
     let hello;
     try {

@@ -17,6 +17,7 @@ import {
   type Listener,
   type Message,
   type ModelMessage,
+  refuse as refuseChannel,
 } from "../net/mod.ts";
 import type { ReportMessage, UpdateMessage } from "../net/mod.ts";
 import type { Logger } from "../log.ts";
@@ -184,12 +185,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
     }
     const refuse = (code: FlheError["code"], message: string) => {
       log.warn(`refused ${channel.peer}: ${message}`);
-      try {
-        channel.send({ type: "error", code, message });
-      } catch {
-        // Gone already.
-      }
-      channel.close(message);
+      refuseChannel(channel, code, message);
     };
     if (hello.type !== "hello" || hello.role !== "client") {
       return refuse("protocol", `expected a client hello, got a ${hello.type} message`);

@@ -98,6 +98,31 @@ export function numberOption(
 }
 
 /**
+ * Reads an optional integer option.
+ *
+ * @param values Parsed options.
+ * @param name Option name without dashes.
+ * @param min Smallest allowed.
+ * @param max Largest allowed.
+ * @returns The number, or `undefined` when the option is absent.
+ * @throws {FlheError} `usage`, naming the option.
+ *
+ * @example Usage
+ * ```ts
+ * import { optionalNumber } from "./commands.ts";
+ * optionalNumber({}, "workers", 1, 256); // undefined
+ * ```
+ */
+export function optionalNumber(
+  values: OptionValues,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  return values[name] === undefined ? undefined : numberOption(values, name, min, min, max);
+}
+
+/**
  * Reads an option that must be one of `choices`.
  *
  * @param values Parsed options.
@@ -462,12 +487,8 @@ Options:
       historyPath: stringOption(v, "history", `${bundle.dir}/history.json`),
       stateDir: `${bundle.dir}/state`,
       roundTimeoutMs: numberOption(v, "round-timeout", 600, 1, 86_400, false) * 1000,
-      minClients: v["min-clients"] === undefined
-        ? undefined
-        : numberOption(v, "min-clients", 1, 1, bundle.config.clients),
-      minAvailable: v["min-available"] === undefined
-        ? undefined
-        : numberOption(v, "min-available", 1, 1, bundle.config.clients),
+      minClients: optionalNumber(v, "min-clients", 1, bundle.config.clients),
+      minAvailable: optionalNumber(v, "min-available", 1, bundle.config.clients),
       tls: await readTls(v, bundle.dir),
       ownerCaCerts: await readCa(v, bundle.dir, bundle.config.ownerUrl),
       log,
@@ -507,7 +528,7 @@ Options:
       bundle,
       hostname: stringOption(v, "host", address.hostname),
       port: numberOption(v, "port", address.port, 0, 65_535),
-      workers: v.workers === undefined ? undefined : numberOption(v, "workers", 2, 1, 256),
+      workers: optionalNumber(v, "workers", 1, 256),
       tls: await readTls(v, bundle.dir),
       log,
     });
@@ -568,13 +589,9 @@ Options:
       dataDir: typeof v.data === "string" ? v.data : undefined,
       serverUrl: typeof v.server === "string" ? v.server : undefined,
       caCerts: await readCa(v, bundle.dir, serverUrl),
-      workers: v.workers === undefined ? undefined : numberOption(v, "workers", 2, 1, 256),
-      trainLimit: v["train-limit"] === undefined
-        ? undefined
-        : numberOption(v, "train-limit", 1, 1, 1e9),
-      testLimit: v["test-limit"] === undefined
-        ? undefined
-        : numberOption(v, "test-limit", 1, 1, 1e9),
+      workers: optionalNumber(v, "workers", 1, 256),
+      trainLimit: optionalNumber(v, "train-limit", 1, 1e9),
+      testLimit: optionalNumber(v, "test-limit", 1, 1e9),
       connectTimeoutMs: numberOption(v, "connect-timeout", 600, 1, 86_400, false) * 1000,
       log: createLogger(id),
     });
@@ -638,12 +655,8 @@ ${TRAINING_HELP}
       seed: numberOption(v, "seed", 1, 0, 2 ** 32 - 1),
       plaintext: v.plaintext === true,
       training: trainingOptions(v),
-      trainLimit: v["train-limit"] === undefined
-        ? undefined
-        : numberOption(v, "train-limit", 1, 1, 1e9),
-      testLimit: v["test-limit"] === undefined
-        ? undefined
-        : numberOption(v, "test-limit", 1, 1, 1e9),
+      trainLimit: optionalNumber(v, "train-limit", 1, 1e9),
+      testLimit: optionalNumber(v, "test-limit", 1, 1e9),
       summaryPath: typeof v.summary === "string" ? v.summary : undefined,
       keep: v.keep === true,
       log: createLogger("demo"),

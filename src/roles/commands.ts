@@ -430,10 +430,14 @@ async function readCa(
   return [pem];
 }
 
-function urlAddress(url: string): { hostname: string; port: number } {
+/** --host/--port, defaulting to the host and port of the party's URL. */
+function bindAddress(v: OptionValues, url: string): { hostname: string; port: number } {
   const u = new URL(url);
   const port = u.port ? Number(u.port) : u.protocol === "wss:" ? 443 : 80;
-  return { hostname: u.hostname.replace(/^\[|\]$/g, ""), port };
+  return {
+    hostname: stringOption(v, "host", u.hostname.replace(/^\[|\]$/g, "")),
+    port: numberOption(v, "port", port, 0, 65_535),
+  };
 }
 
 const serve: Command = {
@@ -479,11 +483,9 @@ Options:
   async run(v) {
     const log = createLogger("server");
     const bundle = await loadBundle(stringOption(v, "bundle", "federation/server"));
-    const address = urlAddress(bundle.config.serverUrl);
     await runServer({
       bundle,
-      hostname: stringOption(v, "host", address.hostname),
-      port: numberOption(v, "port", address.port, 0, 65_535),
+      ...bindAddress(v, bundle.config.serverUrl),
       historyPath: stringOption(v, "history", `${bundle.dir}/history.json`),
       stateDir: `${bundle.dir}/state`,
       roundTimeoutMs: numberOption(v, "round-timeout", 600, 1, 86_400, false) * 1000,
@@ -523,11 +525,9 @@ Options:
   async run(v) {
     const log = createLogger("owner");
     const bundle = await loadBundle(stringOption(v, "bundle", "federation/owner"));
-    const address = urlAddress(bundle.config.ownerUrl);
     await runOwnerService({
       bundle,
-      hostname: stringOption(v, "host", address.hostname),
-      port: numberOption(v, "port", address.port, 0, 65_535),
+      ...bindAddress(v, bundle.config.ownerUrl),
       workers: optionalNumber(v, "workers", 1, 256),
       tls: await readTls(v, bundle.dir),
       log,

@@ -5,13 +5,14 @@ import type { RoundRecord } from "../../src/roles/server.ts";
 import {
   maxAbsDiff,
   type Party,
+  QUICK_CLIENT_ARGS,
   readModel,
   smallFederation,
   startParty,
   stopAll,
 } from "./harness.ts";
 
-const LIMITS = ["--train-limit", "200", "--test-limit", "200", "--workers", "1"];
+const LIMITS = QUICK_CLIENT_ARGS;
 
 async function runFederation(
   fed: string,

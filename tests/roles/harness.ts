@@ -9,6 +9,16 @@ import { initFederation, type InitOptions } from "../../src/roles/owner_init.ts"
 import { selfCommand } from "../../src/roles/self_command.ts";
 import { createLogger } from "../../src/log.ts";
 
+/** Client options for quick runs: small slices of the data, one worker. */
+export const QUICK_CLIENT_ARGS: readonly string[] = [
+  "--train-limit",
+  "200",
+  "--test-limit",
+  "200",
+  "--workers",
+  "1",
+];
+
 /** A running party. */
 export interface Party {
   readonly name: string;

@@ -7,7 +7,14 @@
 
 import assert from "node:assert/strict";
 import type { RoundRecord } from "../../src/roles/server.ts";
-import { type Party, readModel, smallFederation, startParty, stopAll } from "./harness.ts";
+import {
+  type Party,
+  QUICK_CLIENT_ARGS,
+  readModel,
+  smallFederation,
+  startParty,
+  stopAll,
+} from "./harness.ts";
 
 const tag = crypto.randomUUID().slice(0, 8);
 
@@ -115,12 +122,7 @@ Deno.test({
             "client",
             "--bundle",
             `${fed}/client-${i}`,
-            "--train-limit",
-            "200",
-            "--test-limit",
-            "200",
-            "--workers",
-            "1",
+            ...QUICK_CLIENT_ARGS,
           ], exec(`c${i}`)),
         );
       }

@@ -5,6 +5,7 @@ import { loadBundle } from "../../src/roles/federation.ts";
 import {
   freePort,
   type Party,
+  QUICK_CLIENT_ARGS,
   readModel,
   smallFederation,
   startParty,
@@ -107,12 +108,7 @@ Deno.test("no frame between the parties carries a plaintext weight or a secret (
         "client",
         "--bundle",
         `${fed}/client-${i}`,
-        "--train-limit",
-        "200",
-        "--test-limit",
-        "200",
-        "--workers",
-        "1",
+        ...QUICK_CLIENT_ARGS,
       ]));
     }
     assert.equal((await server.done).code, 0, server.lines.join("\n"));

@@ -1,14 +1,14 @@
 /**
  * `flhe`: federated learning whose aggregation server only ever sees
  * Paillier ciphertexts. This file parses the command line, dispatches to a
- * party in `src/roles`, and turns errors into one line and an exit code.
+ * party in `src/parties`, and turns errors into one line and an exit code.
  *
  * @module
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { FlheError } from "./src/error.ts";
-import { commands, type OptionValues } from "./src/roles/commands.ts";
+import { FlheError } from "./src/util/error.ts";
+import { commands, type OptionValues } from "./src/cli/commands.ts";
 
 const USAGE = `flhe: federated learning whose aggregation server only sees Paillier ciphertexts
 

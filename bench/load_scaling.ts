@@ -12,14 +12,14 @@
  */
 
 import { parseArgs } from "node:util";
-import type { RoundRecord } from "../src/roles/server.ts";
+import type { RoundRecord } from "../src/parties/server.ts";
 import {
   type Party,
   readModel,
   smallFederation,
   startParty,
   stopAll,
-} from "../tests/roles/harness.ts";
+} from "../tests/parties/harness.ts";
 
 /** What one load run measured. */
 export interface LoadResult {

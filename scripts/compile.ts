@@ -21,7 +21,7 @@
  * @module
  */
 
-import { SELF_PERMISSIONS } from "../src/roles/self_command.ts";
+import { SELF_PERMISSIONS } from "../src/parties/self_command.ts";
 
 /** Permissions of the binary: the same as the `./flhe` launcher. */
 const PERMISSIONS = SELF_PERMISSIONS;

@@ -25,7 +25,7 @@ export {
   subset,
   verifyDataDir,
 } from "./dataset.ts";
-export { deriveSeed, Rng } from "./rng.ts";
+export { deriveSeed, Rng } from "../util/rng.ts";
 export {
   clientShare,
   describePartition,

@@ -7,7 +7,7 @@
  */
 
 import { NUM_CLASSES } from "./dataset.ts";
-import { deriveSeed, Rng } from "./rng.ts";
+import { deriveSeed, Rng } from "../util/rng.ts";
 
 /** Partition schemes. */
 export type PartitionScheme = "iid" | "dirichlet" | "shards";

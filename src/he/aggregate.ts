@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import { readBigint, writeBigint } from "./bytes.ts";
 import type { PublicKey } from "./keys.ts";
 import { gcd } from "./modular.ts";

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import { readBigint, writeBigint } from "./bytes.ts";
 
 /** The encodings flhe supports. */

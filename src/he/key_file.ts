@@ -15,8 +15,8 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../util/fs.ts";
 import { fingerprint, type KeyPair, PublicKey, SecretKey } from "./keys.ts";
 
 function hex(x: bigint): string {

@@ -10,7 +10,7 @@
  */
 
 import { prime } from "bigint-crypto-utils";
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import { bitLength, gcd, modInv, modPow } from "./modular.ts";
 import { toHex, writeBigint } from "./bytes.ts";
 

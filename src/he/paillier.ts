@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
 import { randomBelow } from "./keys.ts";
 import { createFixedBaseTable, type FixedBaseTable, gcd, modPow } from "./modular.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import { writeBigint } from "./bytes.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
 import type { Randomness } from "./paillier.ts";

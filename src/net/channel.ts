@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import { decodeMessage, encodeMessage, type Message } from "./messages.ts";
 
 /** A connected peer. */

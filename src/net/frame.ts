@@ -12,7 +12,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { JsonFields } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { JsonFields } from "../util/fs.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
 
 /** A party's error answer. */

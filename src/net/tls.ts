@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 
 /** A certificate and its private key, both PEM. */
 export interface PemPair {

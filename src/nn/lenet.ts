@@ -6,7 +6,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { deriveSeed, Rng } from "../data/rng.ts";
+import { deriveSeed, Rng } from "../util/rng.ts";
 
 /** One weight tensor of the model. */
 export interface LayerWeight {

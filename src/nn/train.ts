@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 // bundle registers them all on the same (shared) engine as a side effect.
 import "@tensorflow/tfjs-layers";
 import type { Dataset } from "../data/dataset.ts";
-import { deriveSeed, Rng } from "../data/rng.ts";
+import { deriveSeed, Rng } from "../util/rng.ts";
 import { forward, type LeNet, LENET_IMAGE_SIZE } from "./lenet.ts";
 
 /**

@@ -1,2 +1,2 @@
 export * from "../../src/he/mod.ts";
-export { FlheError } from "../../src/error.ts";
+export { FlheError } from "../../src/util/error.ts";

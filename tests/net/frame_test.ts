@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlheError } from "../../src/error.ts";
+import { FlheError } from "../../src/util/error.ts";
 import {
   decodeFrame,
   encodeFrame,

@@ -5,8 +5,8 @@
  * to run longer.
  */
 import assert from "node:assert/strict";
-import { Rng } from "../../src/data/rng.ts";
-import { FlheError } from "../../src/error.ts";
+import { Rng } from "../../src/util/rng.ts";
+import { FlheError } from "../../src/util/error.ts";
 import { encodeFrame, MAX_HEADER_BYTES, MESSAGE_TYPES } from "../../src/net/frame.ts";
 import { decodeMessage, encodeMessage, type Message } from "../../src/net/messages.ts";
 import { SAMPLES } from "./samples.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlheError } from "../../src/error.ts";
+import { FlheError } from "../../src/util/error.ts";
 import { encodeFrame, MESSAGE_TYPES, type MessageType } from "../../src/net/frame.ts";
 import { decodeMessage, encodeMessage, type Message } from "../../src/net/messages.ts";
 import { SAMPLES } from "./samples.ts";

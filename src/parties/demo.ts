@@ -8,11 +8,11 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { readJsonFile, writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
 import type { PartitionScheme } from "../data/mod.ts";
-import type { Logger } from "../log.ts";
-import type { FederationConfig, KeyMode } from "./federation.ts";
+import type { Logger } from "../util/log.ts";
+import type { FederationConfig, KeyMode } from "../federation/bundle.ts";
 import { initFederation } from "./owner_init.ts";
 import { selfCommand } from "./self_command.ts";
 import type { RoundRecord } from "./server.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { plaintextCount } from "../../src/he/mod.ts";
-import { federationCodec, loadBundle } from "../../src/roles/federation.ts";
-import type { RoundRecord } from "../../src/roles/server.ts";
+import { federationCodec, loadBundle } from "../../src/federation/bundle.ts";
+import type { RoundRecord } from "../../src/parties/server.ts";
 import {
   maxAbsDiff,
   type Party,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { FlheError } from "../../src/error.ts";
+import { FlheError } from "../../src/util/error.ts";
 import { connect, listen } from "../../src/net/channel.ts";
 import { createCertificateAuthority, issueCertificate } from "../../src/net/tls.ts";
-import type { RoundRecord } from "../../src/roles/server.ts";
-import { freePort, type Party, smallFederation, startParty, stopAll } from "./harness.ts";
+import type { RoundRecord } from "../../src/parties/server.ts";
+import { freePort, type Party, smallFederation, startParty, stopAll } from "../parties/harness.ts";
 
 const LIMITS = ["--train-limit", "200", "--test-limit", "200", "--workers", "1"];
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SELF_PERMISSIONS, selfCommand } from "../../src/roles/self_command.ts";
+import { SELF_PERMISSIONS, selfCommand } from "../../src/parties/self_command.ts";
 
 const repo = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 

@@ -18,8 +18,8 @@ import {
   type Message,
   type UpdateMessage,
 } from "../../src/net/mod.ts";
-import { type Bundle, federationCodec, loadBundle } from "../../src/roles/federation.ts";
-import type { RoundRecord } from "../../src/roles/server.ts";
+import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
+import type { RoundRecord } from "../../src/parties/server.ts";
 import {
   maxAbsDiff,
   type Party,

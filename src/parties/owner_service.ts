@@ -9,14 +9,14 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { JsonFields, writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { JsonFields, writeFileAtomic } from "../util/fs.ts";
 import { createPool, decodeMean, parseCiphertexts, plaintextCount } from "../he/mod.ts";
 import { type Channel, type DecryptMessage, listen, refuse as refuseChannel } from "../net/mod.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../util/log.ts";
 import { tokenMatches } from "./auth.ts";
-import { type Bundle, federationCodec } from "./federation.ts";
-import { sealModel } from "./seal.ts";
+import { type Bundle, federationCodec } from "../federation/bundle.ts";
+import { sealModel } from "../secagg/seal.ts";
 
 /** Options of {@linkcode runOwnerService}. */
 export interface OwnerServiceOptions {
@@ -46,8 +46,8 @@ export interface OwnerServiceOptions {
  * @example Usage
  * ```ts
  * import { runOwnerService } from "./owner_service.ts";
- * import { loadBundle } from "./federation.ts";
- * import { createLogger } from "../log.ts";
+ * import { loadBundle } from "../federation/bundle.ts";
+ * import { createLogger } from "../util/log.ts";
  * await runOwnerService({ bundle: await loadBundle("federation/owner"), hostname: "127.0.0.1",
  *   port: 8766, log: createLogger("owner") });
  * ```

@@ -6,7 +6,7 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { sha256Hex } from "./federation.ts";
+import { sha256Hex } from "../federation/bundle.ts";
 
 /**
  * Whether `token` hashes to `expectedSha256`, compared in constant time.

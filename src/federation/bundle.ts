@@ -17,8 +17,8 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../util/fs.ts";
 import {
   type CodecParams,
   codecParams,
@@ -110,7 +110,7 @@ export interface FederationConfig {
  *
  * @example Usage
  * ```ts
- * import { federationCodec, type FederationConfig } from "./federation.ts";
+ * import { federationCodec, type FederationConfig } from "./bundle.ts";
  * declare const config: FederationConfig;
  * federationCodec(config).slotsPerPlaintext;
  * ```
@@ -129,8 +129,8 @@ export function federationCodec(config: FederationConfig): CodecParams {
  *
  * @example Usage
  * ```ts
- * import { parseFederationConfig } from "./federation.ts";
- * import { readJsonFile } from "../fs.ts";
+ * import { parseFederationConfig } from "./bundle.ts";
+ * import { readJsonFile } from "../util/fs.ts";
  * const config = parseFederationConfig("federation.json", await readJsonFile("federation.json"));
  * ```
  */
@@ -194,7 +194,7 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
  *
  * @example Usage
  * ```ts
- * import { federationJson, type FederationConfig } from "./federation.ts";
+ * import { federationJson, type FederationConfig } from "./bundle.ts";
  * declare const config: FederationConfig;
  * await Deno.writeTextFile("federation.json", federationJson(config));
  * ```
@@ -295,7 +295,7 @@ async function exists(path: string): Promise<boolean> {
  *
  * @example Usage
  * ```ts
- * import { sha256Hex } from "./federation.ts";
+ * import { sha256Hex } from "./bundle.ts";
  * await sha256Hex(new TextEncoder().encode("abc"));
  * ```
  */
@@ -315,7 +315,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  *
  * @example Usage
  * ```ts
- * import { loadBundle } from "./federation.ts";
+ * import { loadBundle } from "./bundle.ts";
  * const bundle = await loadBundle("federation/client-1");
  * ```
  */
@@ -390,7 +390,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
  *
  * @example Usage
  * ```ts
- * import { writeSecretJson } from "./federation.ts";
+ * import { writeSecretJson } from "./bundle.ts";
  * await writeSecretJson("/tmp/credentials.json", { role: "owner", serverTokenSha256: "00" });
  * ```
  */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 import {
   type CodecParams,
   type PaillierPool,
@@ -17,7 +17,7 @@ import {
   type PublicKey,
 } from "../he/mod.ts";
 import type { FitMessage, ModelMessage, ReportMessage, UpdateMessage } from "../net/mod.ts";
-import type { FederationConfig } from "./federation.ts";
+import type { FederationConfig } from "../federation/bundle.ts";
 
 /** What a round asks of which clients. */
 export interface FitInstructions {
@@ -170,8 +170,8 @@ function checkWeight(update: UpdateMessage, acceptedWeight: number, maxTotalWeig
  *
  * @example Usage
  * ```ts
- * import { createFedAvgHE } from "./strategy.ts";
- * declare const bundle: import("./federation.ts").Bundle;
+ * import { createFedAvgHE } from "./fedavg.ts";
+ * declare const bundle: import("../federation/bundle.ts").Bundle;
  * declare const codec: import("../he/mod.ts").CodecParams;
  * declare const pool: import("../he/mod.ts").PaillierPool;
  * createFedAvgHE(bundle.config, bundle.publicKey, codec, pool, { minFitClients: 2, minAvailableClients: 2 });
@@ -225,8 +225,8 @@ export function createFedAvgHE(
  *
  * @example Usage
  * ```ts
- * import { createFedAvg } from "./strategy.ts";
- * declare const config: import("./federation.ts").FederationConfig;
+ * import { createFedAvg } from "./fedavg.ts";
+ * declare const config: import("../federation/bundle.ts").FederationConfig;
  * createFedAvg(config, { minFitClients: 2, minAvailableClients: 2 });
  * ```
  */

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { initFederation, type InitOptions } from "../../src/roles/owner_init.ts";
-import { selfCommand } from "../../src/roles/self_command.ts";
-import { createLogger } from "../../src/log.ts";
+import { initFederation, type InitOptions } from "../../src/parties/owner_init.ts";
+import { selfCommand } from "../../src/parties/self_command.ts";
+import { createLogger } from "../../src/util/log.ts";
 
 /** Client options for quick runs: small slices of the data, one worker. */
 export const QUICK_CLIENT_ARGS: readonly string[] = [

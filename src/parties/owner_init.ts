@@ -6,8 +6,8 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import {
   type Encoding,
   fingerprint,
@@ -19,7 +19,7 @@ import {
 } from "../he/mod.ts";
 import { initialWeights, LENET_PARAM_COUNT } from "../nn/mod.ts";
 import type { PartitionScheme } from "../data/mod.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../util/log.ts";
 import { createCertificateAuthority, issueCertificate } from "../net/tls.ts";
 import {
   federationCodec,
@@ -29,7 +29,7 @@ import {
   sha256Hex,
   type StrategyName,
   writeSecretJson,
-} from "./federation.ts";
+} from "../federation/bundle.ts";
 
 /** Options of {@linkcode initFederation}; every field has a default but `dir`. */
 export interface InitOptions {
@@ -107,7 +107,7 @@ function randomToken(): string {
  * @example Usage
  * ```ts
  * import { initFederation } from "./owner_init.ts";
- * import { createLogger } from "../log.ts";
+ * import { createLogger } from "../util/log.ts";
  * declare const options: import("./owner_init.ts").InitOptions;
  * await initFederation(options, createLogger("owner"));
  * ```

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
+import { FlheError } from "../util/error.ts";
 
 function additionalData(round: number, fingerprint: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`flhe-model|${fingerprint}|${round}`);

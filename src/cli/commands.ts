@@ -7,15 +7,15 @@
  */
 
 import type { ParseArgsConfig } from "node:util";
-import { FlheError } from "../error.ts";
-import { checkPrivateFile } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { checkPrivateFile } from "../util/fs.ts";
 import {
   describePartition,
   loadDataset,
   PARTITION_SCHEMES,
   type PartitionScheme,
 } from "../data/mod.ts";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../util/log.ts";
 import { DEFAULT_LEARNING_RATES, OPTIMIZERS, SCHEDULES } from "../nn/mod.ts";
 import { KEY_BITS_ALLOWED } from "../he/mod.ts";
 import {
@@ -24,12 +24,12 @@ import {
   type KeyMode,
   loadBundle,
   STRATEGIES,
-} from "./federation.ts";
-import { initFederation } from "./owner_init.ts";
-import { runServer } from "./server.ts";
-import { runOwnerService } from "./owner_service.ts";
-import { runClient } from "./client.ts";
-import { runDemo } from "./demo.ts";
+} from "../federation/bundle.ts";
+import { initFederation } from "../parties/owner_init.ts";
+import { runServer } from "../parties/server.ts";
+import { runOwnerService } from "../parties/owner_service.ts";
+import { runClient } from "../parties/client.ts";
+import { runDemo } from "../parties/demo.ts";
 
 /** Raw option values as `parseArgs` returns them. */
 export type OptionValues = Record<string, string | boolean | undefined>;

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import { clientShare, type Dataset, head, loadDataset, subset } from "../data/mod.ts";
 import {
   createPool,
@@ -28,9 +28,9 @@ import {
   trainLocal,
 } from "../nn/mod.ts";
 import { type Channel, connect, type FitMessage, type ModelMessage } from "../net/mod.ts";
-import type { Logger } from "../log.ts";
-import { type Bundle, federationCodec } from "./federation.ts";
-import { openModel } from "./seal.ts";
+import type { Logger } from "../util/log.ts";
+import { type Bundle, federationCodec } from "../federation/bundle.ts";
+import { openModel } from "../secagg/seal.ts";
 
 /** Options of {@linkcode runClient}. */
 export interface ClientOptions {
@@ -76,8 +76,8 @@ export interface ClientRound {
  * @example Usage
  * ```ts
  * import { runClient } from "./client.ts";
- * import { loadBundle } from "./federation.ts";
- * import { createLogger } from "../log.ts";
+ * import { loadBundle } from "../federation/bundle.ts";
+ * import { createLogger } from "../util/log.ts";
  * await runClient({ bundle: await loadBundle("federation/client-1"), log: createLogger("client-1") });
  * ```
  */

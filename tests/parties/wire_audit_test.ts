@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeMessage, type Message } from "../../src/net/mod.ts";
 import { checkCiphertext, readBigint } from "../../src/he/mod.ts";
-import { loadBundle } from "../../src/roles/federation.ts";
+import { loadBundle } from "../../src/federation/bundle.ts";
 import {
   freePort,
   type Party,

@@ -3,8 +3,8 @@
  * line naming the file (and field), exit code 1, and changes nothing.
  */
 import assert from "node:assert/strict";
-import { selfCommand } from "../../src/roles/self_command.ts";
-import { smallFederation } from "./harness.ts";
+import { selfCommand } from "../../src/parties/self_command.ts";
+import { smallFederation } from "../parties/harness.ts";
 
 interface Run {
   readonly code: number;

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { FlheError } from "../error.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { FlheError } from "../util/error.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import { createPool, type PaillierPool, plaintextCount } from "../he/mod.ts";
 import {
   type Channel,
@@ -20,9 +20,9 @@ import {
   refuse as refuseChannel,
 } from "../net/mod.ts";
 import type { ReportMessage, UpdateMessage } from "../net/mod.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../util/log.ts";
 import { tokenMatches } from "./auth.ts";
-import { type Bundle, federationCodec } from "./federation.ts";
+import { type Bundle, federationCodec } from "../federation/bundle.ts";
 import {
   type Aggregate,
   createFedAvg,
@@ -30,7 +30,7 @@ import {
   type Failure,
   type FitResult,
   type Strategy,
-} from "./strategy.ts";
+} from "../strategy/fedavg.ts";
 
 /** Options of {@linkcode runServer}. */
 export interface ServerOptions {
@@ -115,8 +115,8 @@ const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
  * @example Usage
  * ```ts
  * import { runServer } from "./server.ts";
- * import { loadBundle } from "./federation.ts";
- * import { createLogger } from "../log.ts";
+ * import { loadBundle } from "../federation/bundle.ts";
+ * import { createLogger } from "../util/log.ts";
  * const bundle = await loadBundle("federation/server");
  * await runServer({ bundle, hostname: "127.0.0.1", port: 8765, historyPath: "history.json",
  *   stateDir: "federation/server/state", roundTimeoutMs: 600_000, log: createLogger("server") });

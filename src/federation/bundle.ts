@@ -19,6 +19,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../util/fs.ts";
+import { sha256Hex } from "../util/hex.ts";
 import {
   type CodecParams,
   codecParams,
@@ -29,10 +30,17 @@ import {
   type PublicKey,
   type Randomness,
   type SecretKey,
-  toHex,
 } from "../he/mod.ts";
+import {
+  type ClientSecretKeys,
+  loadClientSecretKeys,
+  loadOwnerSigningKey,
+  type OwnerSigningKey,
+} from "../secagg/mod.ts";
+import { parsePeers, type Peers } from "./peers.ts";
 import { PARTITION_SCHEMES, type PartitionScheme } from "../data/mod.ts";
 import { type OptimizerName, OPTIMIZERS, type ScheduleName, SCHEDULES } from "../nn/mod.ts";
+import * as rules from "./rules.ts";
 
 /** Who holds the secret key. */
 export type KeyMode = "owner" | "shared-key";
@@ -135,47 +143,65 @@ export function federationCodec(config: FederationConfig): CodecParams {
  * ```
  */
 export function parseFederationConfig(path: string, value: unknown): FederationConfig {
+  // The ranges and choices are those of the command line (rules.ts).
   const f = new JsonFields(path, value);
+  const num = (fields: JsonFields, name: string, range: rules.Range): number =>
+    fields.number(name, range.min, range.max, range.integer);
+  const fail = (field: string, why: string): never => {
+    throw new FlheError("input", `${path}: field "${field}" ${why}`);
+  };
   f.oneOf("format", ["flhe-federation"]);
   f.number("version", 1, 1);
-  const clients = f.number("clients", 1, 10_000);
+  const testing = rules.testFederationsAllowed();
+  const keyBits = num(f, "keyBits", testing ? rules.TEST_KEY_BITS : rules.integers(1, 16_384));
+  if (!testing && !rules.KEY_BITS_ALLOWED.includes(keyBits)) {
+    fail("keyBits", `is ${keyBits}, not one of ${rules.KEY_BITS_ALLOWED.join(", ")}`);
+  }
+  const clients = num(f, "clients", rules.CLIENTS);
+  const strategy = f.oneOf("strategy", STRATEGIES);
+  const mode = f.oneOf("mode", KEY_MODES);
+  const floor = rules.minClientsFloor(mode, strategy);
+  const minClients = f.number("minClients", 1, clients);
+  if (minClients < floor) {
+    fail("minClients", `is ${minClients}, below ${floor} (${mode} mode, ${strategy})`);
+  }
   const enc = f.object("encoding");
   const training = f.object("training");
   const data = f.object("data");
   const config: FederationConfig = {
-    strategy: f.oneOf("strategy", STRATEGIES),
+    strategy,
     model: f.oneOf("model", ["lenet"]),
     parameterCount: f.number("parameterCount", 1, 1e9),
-    rounds: f.number("rounds", 1, 100_000),
+    rounds: num(f, "rounds", rules.ROUNDS),
     clients,
-    minClients: f.number("minClients", 1, clients),
-    mode: f.oneOf("mode", KEY_MODES),
-    keyBits: f.number("keyBits", 128, 16_384),
+    minClients,
+    mode,
+    keyBits,
     fingerprint: f.string("fingerprint", /^[0-9a-f]{64}$/),
     encoding: {
-      encoding: enc.oneOf("encoding", ["packed", "per-weight"]),
-      quantBits: enc.number("quantBits", 2, 24),
-      clipRange: enc.number("clipRange", 1e-9, 1e6, false),
-      maxTotalWeight: enc.number("maxTotalWeight", 1, 2 ** 24),
-      fracBits: enc.number("fracBits", 0, 64),
-      randomness: enc.oneOf("randomness", ["djn", "classic"]),
+      encoding: enc.oneOf("encoding", rules.ENCODINGS),
+      quantBits: num(enc, "quantBits", rules.QUANT_BITS),
+      clipRange: num(enc, "clipRange", rules.CLIP_RANGE),
+      maxTotalWeight: num(enc, "maxTotalWeight", rules.MAX_TOTAL_WEIGHT),
+      fracBits: num(enc, "fracBits", rules.FRAC_BITS),
+      randomness: enc.oneOf("randomness", rules.RANDOMNESS_KINDS),
     },
     training: {
-      epochs: training.number("epochs", 1, 1000),
-      batchSize: training.number("batchSize", 1, 65_536),
+      epochs: num(training, "epochs", rules.EPOCHS),
+      batchSize: num(training, "batchSize", rules.BATCH_SIZE),
       optimizer: training.oneOf("optimizer", OPTIMIZERS),
-      learningRate: training.number("learningRate", 1e-9, 100, false),
-      momentum: training.number("momentum", 0, 0.999999, false),
+      learningRate: num(training, "learningRate", rules.LEARNING_RATE),
+      momentum: num(training, "momentum", rules.MOMENTUM),
       schedule: training.oneOf("schedule", SCHEDULES),
     },
     data: {
       partition: data.oneOf("partition", PARTITION_SCHEMES),
-      alpha: data.number("alpha", 1e-6, 1e6, false),
-      shardsPerClient: data.number("shardsPerClient", 1, 1000),
-      seed: data.number("seed", 0, 2 ** 32 - 1),
+      alpha: num(data, "alpha", rules.ALPHA),
+      shardsPerClient: num(data, "shardsPerClient", rules.SHARDS_PER_CLIENT),
+      seed: num(data, "seed", rules.SEED),
     },
-    serverUrl: f.string("serverUrl", /^wss?:\/\/\S+$/),
-    ownerUrl: f.string("ownerUrl", /^wss?:\/\/\S+$/),
+    serverUrl: f.string("serverUrl", rules.WS_URL),
+    ownerUrl: f.string("ownerUrl", rules.WS_URL),
     modelSha256: f.string("modelSha256", /^[0-9a-f]{64}$/),
   };
   try {
@@ -276,6 +302,12 @@ export interface Bundle {
   readonly credentials: Credentials;
   /** The initial model, where this party holds it. */
   readonly initialModel?: Float32Array;
+  /** Every client's public keys and the owner's verify key. */
+  readonly peers: Peers;
+  /** A client's own X25519/Ed25519 keys (`secagg.json`). */
+  readonly clientKeys?: ClientSecretKeys;
+  /** The owner's model signing key (`signing.json`). */
+  readonly ownerSigningKey?: OwnerSigningKey;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -285,23 +317,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/**
- * Hex SHA-256 of bytes.
- *
- * @param bytes The data.
- * @returns 64 hex digits.
- *
- * @example Usage
- * ```ts
- * import { sha256Hex } from "./bundle.ts";
- * await sha256Hex(new TextEncoder().encode("abc"));
- * ```
- */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  // Copy: digest() needs a view of a plain (not shared) ArrayBuffer.
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes))));
 }
 
 /**
@@ -379,7 +394,38 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     }
     initialModel = new Float32Array(bytes.buffer, bytes.byteOffset, config.parameterCount);
   }
-  return { dir, config, publicKey, secretKey, groupKey, credentials, initialModel };
+  const peersPath = `${dir}/peers.json`;
+  const peers = parsePeers(peersPath, await readJsonFile(peersPath), config.clients);
+  const clientKeys = await loadIfPresent(`${dir}/secagg.json`, loadClientSecretKeys);
+  if (clientKeys && (credentials.role !== "client" || clientKeys.id !== credentials.id)) {
+    throw new FlheError("auth", `${dir}/secagg.json: keys of ${clientKeys.id}, not of this party`);
+  }
+  const ownerSigningKey = await loadIfPresent(`${dir}/signing.json`, loadOwnerSigningKey);
+  if (ownerSigningKey && ownerSigningKey.verifyKey !== peers.ownerVerifyKey) {
+    throw new FlheError(
+      "auth",
+      `${dir}/signing.json: does not match field "ownerVerifyKey" of ${peersPath}`,
+    );
+  }
+  return {
+    dir,
+    config,
+    publicKey,
+    secretKey,
+    groupKey,
+    credentials,
+    initialModel,
+    peers,
+    clientKeys,
+    ownerSigningKey,
+  };
+}
+
+async function loadIfPresent<T>(
+  path: string,
+  load: (path: string) => Promise<T>,
+): Promise<T | undefined> {
+  return (await exists(path)) ? await load(path) : undefined;
 }
 
 /**

@@ -1,21 +1,91 @@
 /**
- * Paillier keys with `g = n + 1` and a DJN randomness base.
+ * Paillier keys with `g = n + 1` and a DJN-style randomness base, in two kinds:
  *
- * The public key holds `n` and `hs = h ** n mod n^2` where `h = -x^2 mod n`
- * for a random `x` (Damgård-Jurik-Nielsen). Encryption then draws its
- * randomness as `hs ** a` for a short random exponent `a` instead of
- * `r ** n`, which a fixed-base table makes about 20x cheaper.
+ * - `standard`: `n = p q` with random primes; the public key holds
+ *   `hs = h ** n mod n^2` where `h = -x^2 mod n` for a random `x`
+ *   (Damgård-Jurik-Nielsen). Encryption draws its randomness as `hs ** a`
+ *   for a random exponent `a` of `|n| / 2` bits instead of `r ** n`, which a
+ *   fixed-base table makes about 20x cheaper. Decryption uses CRT with the
+ *   exponents `p - 1` and `q - 1`.
+ * - `subgroup` (Ma, Han and Lei, "Optimized Paillier's Cryptosystem with
+ *   Fast Encryption and Decryption", ACSAC 2021): `p = 2 p0 p1 + 1` and
+ *   `q = 2 q0 q1 + 1` with small primes `p0`, `q0` of `l / 2` bits
+ *   ({@linkcode subgroupExponentBits}); `hs = (-y ** (2 p1 q1)) ** n mod n^2`
+ *   for a random `y` has order dividing `2 p0 q0`, so randomizers `hs ** r`
+ *   need only an `l`-bit `r`, and decryption needs only the exponents `2 p0`
+ *   mod `p^2` and `2 q0` mod `q^2` (about 225 bits instead of 1,024 at 2048
+ *   bits). Ciphertexts are ordinary Paillier ciphertexts, but security rests
+ *   on an extra subgroup assumption beyond DCR: opt-in only.
  *
  * @module
  */
 
-import { prime } from "bigint-crypto-utils";
+import { isProbablyPrime, prime } from "bigint-crypto-utils";
 import { FlheError } from "../util/error.ts";
 import { bitLength, gcd, modInv, modPow } from "./modular.ts";
 import { toHex, writeBigint } from "./bytes.ts";
 
 /** Key sizes flhe accepts. 2048 is the default; 3072 follows NIST's 128-bit level. */
 export const KEY_BITS_ALLOWED: readonly number[] = [2048, 3072];
+
+/** The structure of a key pair: see {@linkcode KEY_KINDS}. */
+export type KeyKind = "standard" | "subgroup";
+
+/**
+ * Every key kind with a one-line description of its speed and security, for
+ * help texts and documentation.
+ *
+ * @example Usage
+ * ```ts
+ * import { KEY_KINDS } from "./keys.ts";
+ * for (const [kind, text] of Object.entries(KEY_KINDS)) console.log(`${kind}: ${text}`);
+ * ```
+ */
+export const KEY_KINDS: Readonly<Record<KeyKind, string>> = Object.freeze({
+  standard: "default; n = p q with random primes, DJN randomness with |n|/2-bit exponents, " +
+    "CRT decryption with exponents p - 1 and q - 1; security rests on DCR and a " +
+    "short-exponent assumption (as Intel's Paillier library, ABY and HEU)",
+  subgroup: "faster; security rests on an extra subgroup assumption beyond DCR " +
+    "(Ma, Han, Lei, ACSAC 2021); opt-in. Randomizers of a small subgroup " +
+    "(448-bit exponents at 2048 bits, 512 at 3072) and CRT decryption with " +
+    "~225-bit exponents; ciphertexts still decrypt the standard way",
+});
+
+/**
+ * The key kind names, default first, e.g. for a command line choice.
+ *
+ * @example Usage
+ * ```ts
+ * import { KEY_KIND_NAMES } from "./keys.ts";
+ * KEY_KIND_NAMES.includes("subgroup"); // true
+ * ```
+ */
+export const KEY_KIND_NAMES: readonly KeyKind[] = Object.freeze(["standard", "subgroup"]);
+
+/**
+ * The randomizer exponent length `l` of a subgroup key, in bits: 448 for a
+ * 2048-bit `n` and 512 for 3072 (the values of Ma, Han and Lei for 112- and
+ * 128-bit security: recovering the `l / 2`-bit prime `p0` costs about
+ * `2 ** (l / 4)`), 768 from 7680 bits. Smaller keys, which exist only for
+ * tests, scale the 2048-bit ratio down: `l / 2 = 4 * ceil(keyBits * 7 / 256)`
+ * bits (56 at 512 bits), at least 16. `l` is always a multiple of 8.
+ *
+ * @param keyBits Bit length of `n`.
+ * @returns `l`, the bit length of `p0 q0` and of the random exponents.
+ *
+ * @example Usage
+ * ```ts
+ * import { subgroupExponentBits } from "./keys.ts";
+ * subgroupExponentBits(2048); // 448
+ * subgroupExponentBits(512); // 112
+ * ```
+ */
+export function subgroupExponentBits(keyBits: number): number {
+  if (keyBits >= 7680) return 768;
+  if (keyBits >= 3072) return 512;
+  if (keyBits >= 2048) return 448;
+  return 2 * Math.max(16, 4 * Math.ceil((keyBits * 7) / 256));
+}
 
 /**
  * A Paillier public key. Immutable; everything derived from `n` is computed once.
@@ -32,8 +102,10 @@ export class PublicKey {
   readonly n: bigint;
   /** `n ** 2`, the ciphertext modulus. */
   readonly n2: bigint;
-  /** The DJN randomness base `h ** n mod n^2`. */
+  /** The randomness base, an `n`-th residue mod `n^2`. */
   readonly hs: bigint;
+  /** The key kind, which sets the randomizer exponent length. */
+  readonly kind: KeyKind;
   /** Bit length of `n`. */
   readonly keyBits: number;
   /** Bytes of a plaintext on the wire (fixed width). */
@@ -41,29 +113,53 @@ export class PublicKey {
   /** Bytes of a ciphertext on the wire (fixed width). */
   readonly ciphertextBytes: number;
   /**
-   * Bytes of a DJN randomness exponent: `|n| / 2` bits, the length used by
-   * Intel's Paillier library, ABY's DJN code and SecretFlow HEU.
+   * Bits of a random exponent `a` in `hs ** a`: `|n| / 2` for a standard key
+   * (the length used by Intel's Paillier library, ABY's DJN code and
+   * SecretFlow HEU), `l` ({@linkcode subgroupExponentBits}) for a subgroup key.
    */
+  readonly randomExponentBits: number;
+  /** Bytes of a random exponent: `randomExponentBits / 8`, rounded up. */
   readonly randomExponentBytes: number;
 
   /**
+   * Checks the values and derives the sizes.
+   *
    * @param n The modulus.
-   * @param hs The DJN base, in `(0, n^2)`.
-   * @throws {FlheError} `input` if `hs` is out of range or `n` is too small.
+   * @param hs The randomness base, in `(0, n^2)`.
+   * @param kind The key kind (default `standard`).
+   * @throws {FlheError} `input` if `hs` is out of range, `n` is too small or
+   *   `kind` is unknown.
    */
-  constructor(n: bigint, hs: bigint) {
+  constructor(n: bigint, hs: bigint, kind: KeyKind = "standard") {
     const n2 = n * n;
     if (n < 3n || n % 2n === 0n) throw new FlheError("input", "public key: n must be odd and > 2");
     if (hs <= 0n || hs >= n2) throw new FlheError("input", "public key: hs must be in (0, n^2)");
+    if (!KEY_KIND_NAMES.includes(kind)) {
+      throw new FlheError("input", `public key: kind "${kind}" is not one of ${KEY_KIND_NAMES}`);
+    }
     this.n = n;
     this.n2 = n2;
     this.hs = hs;
+    this.kind = kind;
     this.keyBits = bitLength(n);
     this.plaintextBytes = Math.ceil(this.keyBits / 8);
     this.ciphertextBytes = Math.ceil(bitLength(n2) / 8);
-    this.randomExponentBytes = Math.ceil(this.keyBits / 16);
+    this.randomExponentBytes = kind === "subgroup"
+      ? Math.ceil(subgroupExponentBits(this.keyBits) / 8)
+      : Math.ceil(this.keyBits / 16);
+    this.randomExponentBits = kind === "subgroup"
+      ? subgroupExponentBits(this.keyBits)
+      : 8 * this.randomExponentBytes;
     Object.freeze(this);
   }
+}
+
+/** The small primes of a subgroup key: `2 p0 | p - 1` and `2 q0 | q - 1`. */
+export interface SubgroupPrimes {
+  /** `p0`, the order of the randomizers mod `p` up to a factor 2. */
+  readonly p0: bigint;
+  /** `q0`, the order of the randomizers mod `q` up to a factor 2. */
+  readonly q0: bigint;
 }
 
 /**
@@ -83,35 +179,82 @@ export class SecretKey {
   readonly q: bigint;
   /** The matching public key. */
   readonly publicKey: PublicKey;
+  /** The key kind (that of the public key). */
+  readonly kind: KeyKind;
+  /** `p0` of a subgroup key (`2 p0 | p - 1`); `undefined` for a standard key. */
+  readonly p0: bigint | undefined;
+  /** `q0` of a subgroup key (`2 q0 | q - 1`); `undefined` for a standard key. */
+  readonly q0: bigint | undefined;
   /** `p ** 2`. */
   readonly p2: bigint;
   /** `q ** 2`. */
   readonly q2: bigint;
-  /** `L_p(g ** (p-1) mod p^2) ** -1 mod p`. */
+  /** The decryption exponent mod `p^2`: `p - 1` (standard) or `2 p0` (subgroup). */
+  readonly exponentP: bigint;
+  /** The decryption exponent mod `q^2`: `q - 1` (standard) or `2 q0` (subgroup). */
+  readonly exponentQ: bigint;
+  /** `L_p(g ** exponentP mod p^2) ** -1 mod p`. */
   readonly hp: bigint;
-  /** `L_q(g ** (q-1) mod q^2) ** -1 mod q`. */
+  /** `L_q(g ** exponentQ mod q^2) ** -1 mod q`. */
   readonly hq: bigint;
   /** `q ** -1 mod p`, for recombining by CRT. */
   readonly qInvP: bigint;
 
   /**
+   * Checks the primes against the public key and derives the CRT values.
+   *
    * @param p First prime.
    * @param q Second prime.
    * @param publicKey The public key with `n = p * q`.
-   * @throws {FlheError} `input` if `p * q` is not the public key's `n`.
+   * @param subgroup The small primes, required for (and only for) a subgroup key.
+   * @throws {FlheError} `input` if `p * q` is not the public key's `n`, or the
+   *   small primes are missing, superfluous or do not match `p`, `q` and `hs`.
    */
-  constructor(p: bigint, q: bigint, publicKey: PublicKey) {
+  constructor(p: bigint, q: bigint, publicKey: PublicKey, subgroup?: SubgroupPrimes) {
     if (p * q !== publicKey.n || p === q || p < 2n || q < 2n) {
       throw new FlheError("input", "secret key: p * q does not equal the public key's n");
     }
     this.p = p;
     this.q = q;
     this.publicKey = publicKey;
+    this.kind = publicKey.kind;
     this.p2 = p * p;
     this.q2 = q * q;
+    if (publicKey.kind === "subgroup") {
+      if (!subgroup) throw new FlheError("input", "secret key: a subgroup key needs p0 and q0");
+      const { p0, q0 } = subgroup;
+      const half = subgroupExponentBits(publicKey.keyBits) / 2;
+      for (const [name, small, big] of [["p0", p0, p], ["q0", q0, q]] as const) {
+        if (small < 3n || bitLength(small) > half || (big - 1n) % (2n * small) !== 0n) {
+          throw new FlheError(
+            "input",
+            `secret key: ${name} is not an odd factor of at most ${half} bits of (${
+              name[0]
+            } - 1) / 2`,
+          );
+        }
+      }
+      // Fast decryption needs hs in the subgroup of order dividing 2 p0 q0.
+      if (
+        modPow(publicKey.hs % this.p2, 2n * p0, this.p2) !== 1n ||
+        modPow(publicKey.hs % this.q2, 2n * q0, this.q2) !== 1n
+      ) {
+        throw new FlheError("input", "secret key: hs is not in the subgroup of order 2 p0 q0");
+      }
+      this.p0 = p0;
+      this.q0 = q0;
+      this.exponentP = 2n * p0;
+      this.exponentQ = 2n * q0;
+    } else {
+      if (subgroup) throw new FlheError("input", "secret key: p0 and q0 given for a standard key");
+      this.p0 = undefined;
+      this.q0 = undefined;
+      this.exponentP = p - 1n;
+      this.exponentQ = q - 1n;
+    }
     const g = publicKey.n + 1n;
-    this.hp = modInv((modPow(g, p - 1n, this.p2) - 1n) / p, p);
-    this.hq = modInv((modPow(g, q - 1n, this.q2) - 1n) / q, q);
+    this.hp = modInv((modPow(g, this.exponentP, this.p2) - 1n) / p, p);
+    this.hq = modInv((modPow(g, this.exponentQ, this.q2) - 1n) / q, q);
     this.qInvP = modInv(q, p);
     Object.freeze(this);
   }
@@ -123,6 +266,12 @@ export interface KeyPair {
   readonly publicKey: PublicKey;
   /** The secret key. */
   readonly secretKey: SecretKey;
+}
+
+/** Options of {@linkcode generateKeyPair}. */
+export interface KeyOptions {
+  /** The key kind (default `standard`; see {@linkcode KEY_KINDS}). */
+  readonly kind?: KeyKind;
 }
 
 /**
@@ -147,6 +296,15 @@ export function randomBelow(bound: bigint): bigint {
   }
 }
 
+/** `x ** n mod n^2` by CRT over `p^2` and `q^2` (about 3x faster than directly). */
+function nthPowerCrt(x: bigint, n: bigint, p: bigint, q: bigint): bigint {
+  const p2 = p * p;
+  const q2 = q * q;
+  const xp = modPow(x, n % (p * (p - 1n)), p2);
+  const xq = modPow(x, n % (q * (q - 1n)), q2);
+  return (xq + q2 * ((((xp - xq) % p2 + p2) * modInv(q2, p2)) % p2)) % (n * n);
+}
+
 /**
  * Computes the DJN base `hs = (-x^2 mod n) ** n mod n^2` for a random unit `x`.
  *
@@ -165,35 +323,163 @@ export function djnBase(n: bigint, p?: bigint, q?: bigint): bigint {
   let x: bigint;
   do x = randomBelow(n); while (gcd(x, n) !== 1n);
   const h = n - ((x * x) % n);
-  const n2 = n * n;
-  if (p === undefined || q === undefined) return modPow(h, n, n2);
-  const p2 = p * p;
-  const q2 = q * q;
-  const hp = modPow(h, n % (p * (p - 1n)), p2);
-  const hq = modPow(h, n % (q * (q - 1n)), q2);
-  // CRT over p^2 and q^2.
-  return (hq + q2 * ((((hp - hq) % p2 + p2) * modInv(q2, p2)) % p2)) % n2;
+  if (p === undefined || q === undefined) return modPow(h, n, n * n);
+  return nthPowerCrt(h, n, p, q);
 }
 
 /**
- * Generates a key pair with `g = n + 1` and a fresh DJN base. The primes
- * come from `bigint-crypto-utils` (the prime generator `paillier-bigint` uses).
+ * Computes the base of a subgroup key, `hs = (-y ** (2 p1 q1) mod n) ** n mod
+ * n^2` for a random unit `y`, where `p = 2 p0 p1 + 1` and `q = 2 q0 q1 + 1`.
+ * Its order divides `2 p0 q0`; the `y` is redrawn until it is exactly that
+ * (so that `hs ** r` spreads over the whole subgroup).
+ *
+ * @param p First prime.
+ * @param q Second prime.
+ * @param subgroup The small primes `p0` and `q0`.
+ * @returns `hs`.
+ * @throws {FlheError} `input` if `2 p0` does not divide `p - 1` or `2 q0` does not divide `q - 1`.
+ *
+ * @example Usage
+ * ```ts
+ * import { subgroupBase } from "./keys.ts";
+ * // p = 2 * 3 * 5 + 1, q = 2 * 7 * 3 + 1
+ * subgroupBase(31n, 43n, { p0: 3n, q0: 7n }) < (31n * 43n) ** 2n; // true
+ * ```
+ */
+export function subgroupBase(p: bigint, q: bigint, subgroup: SubgroupPrimes): bigint {
+  const { p0, q0 } = subgroup;
+  if ((p - 1n) % (2n * p0) !== 0n || (q - 1n) % (2n * q0) !== 0n) {
+    throw new FlheError(
+      "input",
+      "subgroup base: 2 p0 must divide p - 1 and 2 q0 must divide q - 1",
+    );
+  }
+  const n = p * q;
+  const e = 2n * ((p - 1n) / (2n * p0)) * ((q - 1n) / (2n * q0));
+  for (;;) {
+    const y = randomBelow(n);
+    if (gcd(y, n) !== 1n) continue;
+    const z = modPow(y, e, n);
+    // z has order p0 mod p and q0 mod q unless it is 1 there (probability 1/p0).
+    if (z % p === 1n || z % q === 1n) continue;
+    return nthPowerCrt(n - z, n, p, q);
+  }
+}
+
+/** Odd primes below 2^14, for sieving candidates before a probabilistic test. */
+const SIEVE_PRIMES: readonly number[] = (() => {
+  const limit = 1 << 14;
+  const composite = new Uint8Array(limit);
+  const out: number[] = [];
+  for (let i = 3; i < limit; i += 2) {
+    if (composite[i]) continue;
+    out.push(i);
+    for (let j = i * i; j < limit; j += 2 * i) composite[j] = 1;
+  }
+  return out;
+})();
+
+/** `a ** -1 mod m` for small numbers (`m` prime, `a` not a multiple of it). */
+function smallInverse(a: number, m: number): number {
+  let [r0, r1, s0, s1] = [a % m, m, 1, 0];
+  while (r1 !== 0) {
+    const t = Math.floor(r0 / r1);
+    [r0, r1, s0, s1] = [r1, r0 - t * r1, s1, s0 - t * s1];
+  }
+  return ((s0 % m) + m) % m;
+}
+
+/**
+ * Finds a prime `P = 2 * small * k + 1` with `k` odd and `3 * 2^(bits-2) <=
+ * P < 2^bits` (so that the product of two such primes has exactly `2 * bits`
+ * bits): a random odd start `k`, then `k, k + 2, ...` sieved by the odd
+ * primes below 2^14, a base-2 Fermat test and 16 Miller-Rabin rounds.
+ */
+async function primeAboveFactor(bits: number, small: bigint): Promise<bigint> {
+  const step = 4n * small; // k += 2
+  const low = 3n << BigInt(bits - 2);
+  const high = 1n << BigInt(bits);
+  const kMin = (low - 1n + 2n * small - 1n) / (2n * small);
+  const kMax = (high - 2n) / (2n * small);
+  const window = 4096;
+  if (kMax - kMin < 8n * BigInt(window)) {
+    throw new FlheError("input", `keyBits: ${2 * bits} is too small for a subgroup key`);
+  }
+  const sieve = new Uint8Array(window);
+  for (;;) {
+    const k0 = (kMin + randomBelow(kMax - kMin - 2n * BigInt(window))) | 1n;
+    const start = 2n * small * k0 + 1n;
+    sieve.fill(0);
+    for (const r of SIEVE_PRIMES) {
+      const stepMod = Number(step % BigInt(r));
+      if (stepMod === 0) continue;
+      const startMod = Number(start % BigInt(r));
+      // First i with start + i * step = 0 mod r.
+      let i = ((r - startMod) % r) * smallInverse(stepMod, r) % r;
+      for (; i < window; i += r) sieve[i] = 1;
+    }
+    for (let i = 0; i < window; i++) {
+      if (sieve[i]) continue;
+      const candidate = start + BigInt(i) * step;
+      if (modPow(2n, candidate - 1n, candidate) !== 1n) continue;
+      if (await isProbablyPrime(candidate, 16, true)) return candidate;
+    }
+  }
+}
+
+async function generateSubgroupKeyPair(keyBits: number): Promise<KeyPair> {
+  const half = keyBits / 2;
+  const smallBits = subgroupExponentBits(keyBits) / 2;
+  for (;;) {
+    const p0 = await prime(smallBits);
+    const q0 = await prime(smallBits);
+    if (p0 === q0) continue;
+    const p = await primeAboveFactor(half, p0);
+    const q = await primeAboveFactor(half, q0);
+    const p1 = (p - 1n) / (2n * p0);
+    const q1 = (q - 1n) / (2n * q0);
+    // p0, q0, p1, q1 pairwise coprime (as Ma, Han and Lei and PrimiHub require).
+    if (p === q || gcd(p0 * q0, p1 * q1) !== 1n || gcd(p1, q1) !== 1n) continue;
+    const n = p * q;
+    if (bitLength(n) !== keyBits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
+    const subgroup = { p0, q0 };
+    const publicKey = new PublicKey(n, subgroupBase(p, q, subgroup), "subgroup");
+    return { publicKey, secretKey: new SecretKey(p, q, publicKey, subgroup) };
+  }
+}
+
+/**
+ * Generates a key pair with `g = n + 1` and a fresh randomness base. The
+ * primes of a standard key, and the small primes `p0`, `q0` of a subgroup
+ * key, come from `bigint-crypto-utils` (the prime generator `paillier-bigint`
+ * uses); the primes `p = 2 p0 p1 + 1` of a subgroup key are found by sieving
+ * `p1` and testing with its `isProbablyPrime` (about a second at 2048 bits).
  *
  * @param keyBits Bit length of `n`: 2048 (default) or 3072; smaller even
  *   sizes (>= 128) are accepted for tests.
+ * @param options The key kind (default `standard`).
  * @returns The key pair.
- * @throws {FlheError} `input` if `keyBits` is not an even number >= 128.
+ * @throws {FlheError} `input` if `keyBits` is not an even number >= 128 or the kind is unknown.
  *
  * @example Usage
  * ```ts
  * import { generateKeyPair } from "./keys.ts";
  * const { publicKey, secretKey } = await generateKeyPair(512);
+ * const fast = await generateKeyPair(512, { kind: "subgroup" });
  * ```
  */
-export async function generateKeyPair(keyBits = 2048): Promise<KeyPair> {
+export async function generateKeyPair(
+  keyBits = 2048,
+  options: KeyOptions = {},
+): Promise<KeyPair> {
   if (!Number.isInteger(keyBits) || keyBits < 128 || keyBits % 2 !== 0) {
     throw new FlheError("input", `keyBits: ${keyBits} is not an even number >= 128`);
   }
+  const kind = options.kind ?? "standard";
+  if (!KEY_KIND_NAMES.includes(kind)) {
+    throw new FlheError("input", `kind: "${kind}" is not one of ${KEY_KIND_NAMES.join(", ")}`);
+  }
+  if (kind === "subgroup") return await generateSubgroupKeyPair(keyBits);
   for (;;) {
     const p = await prime(keyBits / 2);
     const q = await prime(keyBits / 2);
@@ -205,8 +491,12 @@ export async function generateKeyPair(keyBits = 2048): Promise<KeyPair> {
 }
 
 /**
- * The SHA-256 fingerprint of a public key, over its fixed-width `n` and `hs`:
- * what every party prints and checks so that all of them use the same key.
+ * The SHA-256 fingerprint of a public key, over a label naming its kind and
+ * its fixed-width `n` and `hs`: what every party prints and checks so that
+ * all of them use the same key. Standard keys keep the label they always
+ * had (`flhe-paillier-v1`), so their fingerprints do not change; subgroup
+ * keys use `flhe-paillier-subgroup-v1`, so the kind cannot be swapped
+ * without changing the fingerprint.
  *
  * @param key The public key.
  * @returns 64 lower-case hex digits.
@@ -219,7 +509,9 @@ export async function generateKeyPair(keyBits = 2048): Promise<KeyPair> {
  * ```
  */
 export async function fingerprint(key: PublicKey): Promise<string> {
-  const label = new TextEncoder().encode("flhe-paillier-v1");
+  const label = new TextEncoder().encode(
+    key.kind === "standard" ? "flhe-paillier-v1" : `flhe-paillier-${key.kind}-v1`,
+  );
   const bytes = new Uint8Array(label.length + key.plaintextBytes + key.ciphertextBytes);
   bytes.set(label, 0);
   writeBigint(key.n, key.plaintextBytes, bytes, label.length);

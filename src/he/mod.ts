@@ -1,5 +1,6 @@
 /**
- * The Paillier engine: keys and key files, encryption with DJN or classic
+ * The Paillier engine: keys of two kinds (standard and subgroup, see
+ * `KEY_KINDS`) and key files, encryption with DJN or classic
  * randomness, CRT decryption, homomorphic operations, the packing and
  * per-weight codecs, ciphertext checks and a worker pool. It knows nothing
  * of models, data or the network.

@@ -11,14 +11,19 @@
 import { FlheError } from "../util/error.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
 import { randomBelow } from "./keys.ts";
-import { createFixedBaseTable, type FixedBaseTable, gcd, modPow } from "./modular.ts";
+import { createFixedBaseTable, type FixedBaseTable, gcd, modInv, modPow } from "./modular.ts";
 
 /**
  * How encryption draws its randomness:
- * - `djn` (default): `hs ** a` with a random exponent `a` of `|n|/2` bits,
- *   from a fixed-base table. Its security rests on a short-exponent
- *   assumption beyond DCR (as in Intel's Paillier library, ABY and HEU).
+ * - `djn` (default): `hs ** a` with a random exponent `a` of
+ *   `key.randomExponentBits` bits (`|n|/2` for a standard key, `l` for a
+ *   subgroup key), from a fixed-base table. For a standard key its security
+ *   rests on a short-exponent assumption beyond DCR (as in Intel's Paillier
+ *   library, ABY and HEU), for a subgroup key on the subgroup assumption of
+ *   Ma, Han and Lei.
  * - `classic`: `r ** n` for a uniform unit `r`, as in the original scheme.
+ *   Under a subgroup key such ciphertexts are valid but fall outside the
+ *   subgroup, so they decrypt at the speed of a standard key.
  */
 export type Randomness = "djn" | "classic";
 
@@ -35,8 +40,29 @@ export interface RandomizerSource {
 }
 
 /**
- * Creates a {@linkcode RandomizerSource}. For `djn` this builds a 16 MB
- * fixed-base table (2048-bit key), so create one per worker and reuse it.
+ * Bits per window of the fixed-base table of a key: 8 for a standard key
+ * (128 windows and 16 MB at 2048 bits, 38 MB at 3072), 10 for a subgroup
+ * key, whose exponents are short enough (448 bits at 2048) that the wider
+ * window costs about 24 MB at 2048 bits (42 MB at 3072) and saves a fifth
+ * of the multiplications (45 instead of 56 per randomizer).
+ *
+ * @param key The public key.
+ * @returns The window width in bits.
+ *
+ * @example Usage
+ * ```ts
+ * import { generateKeyPair, tableWindowBits } from "./mod.ts";
+ * tableWindowBits((await generateKeyPair(512)).publicKey); // 8
+ * ```
+ */
+export function tableWindowBits(key: PublicKey): number {
+  return key.kind === "subgroup" ? 10 : 8;
+}
+
+/**
+ * Creates a {@linkcode RandomizerSource}. For `djn` this builds a fixed-base
+ * table (16 MB for a 2048-bit key; see {@linkcode tableWindowBits}), so
+ * create one per worker and reuse it.
  *
  * @param key The public key.
  * @param randomness `djn` (default) or `classic`.
@@ -58,11 +84,19 @@ export function createRandomizerSource(
   }
   let table: FixedBaseTable | undefined;
   const exponent = new Uint8Array(key.randomExponentBytes);
+  const excess = 8 * key.randomExponentBytes - key.randomExponentBits;
   return {
     randomness,
     next(): bigint {
-      table ??= createFixedBaseTable(key.hs, key.n2, key.randomExponentBytes);
+      table ??= createFixedBaseTable(
+        key.hs,
+        key.n2,
+        key.randomExponentBytes,
+        tableWindowBits(key),
+      );
       crypto.getRandomValues(exponent);
+      // Keep exactly randomExponentBits bits.
+      if (excess > 0) exponent[0]! &= 0xff >> excess;
       return table.pow(exponent);
     },
   };
@@ -90,8 +124,37 @@ export function encrypt(key: PublicKey, m: bigint, randomizer: bigint): bigint {
 }
 
 /**
- * Decrypts with CRT: one exponentiation mod `p^2` and one mod `q^2`, each
- * with a half-size exponent, instead of one mod `n^2` with `lambda`.
+ * One CRT half of a decryption: `m mod prime` from `c mod prime^2`. With a
+ * subgroup key's short exponent, `c ** exponent = 1 mod prime` exactly when
+ * the randomizer of `c` lies in the subgroup; otherwise (a `classic` or
+ * foreign ciphertext) the half is computed with the full exponent
+ * `prime - 1`, so the result is always the standard Paillier decryption.
+ */
+function decryptHalf(
+  c: bigint,
+  prime: bigint,
+  prime2: bigint,
+  exponent: bigint,
+  h: bigint,
+  other: bigint,
+): bigint {
+  const base = c % prime2;
+  let u = modPow(base, exponent, prime2);
+  if (u % prime !== 1n && exponent !== prime - 1n) {
+    u = modPow(base, prime - 1n, prime2);
+    // L((1 + n) ** (prime - 1) mod prime^2) = -other mod prime.
+    h = modInv(prime - (other % prime), prime);
+  }
+  return (((u - 1n) / prime) * h) % prime;
+}
+
+/**
+ * Decrypts with CRT: one exponentiation mod `p^2` and one mod `q^2`, with
+ * the key's exponents: `p - 1` and `q - 1` for a standard key, `2 p0` and
+ * `2 q0` (about 225 bits at 2048) for a subgroup key. For every `c` the
+ * result equals standard Paillier decryption: a ciphertext whose randomizer
+ * is not in a subgroup key's subgroup (`classic` randomness, another
+ * library's encryption) is decrypted with the full exponents instead.
  *
  * @param key The secret key.
  * @param c A ciphertext in `(0, n^2)`.
@@ -105,9 +168,9 @@ export function encrypt(key: PublicKey, m: bigint, randomizer: bigint): bigint {
  * ```
  */
 export function decrypt(key: SecretKey, c: bigint): bigint {
-  const { p, q, p2, q2 } = key;
-  const mp = (((modPow(c % p2, p - 1n, p2) - 1n) / p) * key.hp) % p;
-  const mq = (((modPow(c % q2, q - 1n, q2) - 1n) / q) * key.hq) % q;
+  const { p, q } = key;
+  const mp = decryptHalf(c, p, key.p2, key.exponentP, key.hp, q);
+  const mq = decryptHalf(c, q, key.q2, key.exponentQ, key.hq, p);
   const diff = (((mp - mq) % p) + p) % p;
   return mq + q * ((diff * key.qInvP) % p);
 }

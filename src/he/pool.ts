@@ -1,6 +1,8 @@
 /**
  * A pool of module workers, one per core by default, that runs Paillier
- * encryption, randomizer precomputation and decryption in parallel.
+ * encryption, randomizer precomputation and decryption in parallel, under
+ * a key of either kind (the workers take the randomizer exponent length and
+ * the decryption exponents from the key).
  *
  * @module
  */
@@ -177,10 +179,17 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
         type: "init",
         n: keyBytes(publicKey.n, publicKey.plaintextBytes),
         hs: keyBytes(publicKey.hs, publicKey.ciphertextBytes),
+        kind: publicKey.kind,
         ...(secretKey
           ? {
             p: keyBytes(secretKey.p, publicKey.plaintextBytes),
             q: keyBytes(secretKey.q, publicKey.plaintextBytes),
+          }
+          : {}),
+        ...(secretKey?.p0 !== undefined && secretKey.q0 !== undefined
+          ? {
+            p0: keyBytes(secretKey.p0, publicKey.plaintextBytes),
+            q0: keyBytes(secretKey.q0, publicKey.plaintextBytes),
           }
           : {}),
         randomness: options.randomness ?? "djn",

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { KeyKind } from "./keys.ts";
 import type { Randomness } from "./paillier.ts";
 
 /** A request from the pool to a worker. */
@@ -14,8 +15,12 @@ export type WorkerRequest =
     readonly type: "init";
     readonly n: Uint8Array;
     readonly hs: Uint8Array;
+    readonly kind: KeyKind;
     readonly p?: Uint8Array;
     readonly q?: Uint8Array;
+    /** The small primes of a subgroup key's secret key. */
+    readonly p0?: Uint8Array;
+    readonly q0?: Uint8Array;
     readonly randomness: Randomness;
   }
   | { readonly id: number; readonly type: "precompute"; readonly count: number }

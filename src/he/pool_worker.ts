@@ -28,19 +28,20 @@ const stock: bigint[] = [];
 function handle(req: WorkerRequest): { reply: WorkerReply; transfer: Transferable[] } {
   switch (req.type) {
     case "init": {
-      publicKey = new PublicKey(
-        readBigint(req.n, 0, req.n.length),
-        readBigint(req.hs, 0, req.hs.length),
-      );
+      const read = (bytes: Uint8Array) => readBigint(bytes, 0, bytes.length);
+      publicKey = new PublicKey(read(req.n), read(req.hs), req.kind);
       if (req.p && req.q) {
+        // The decryption exponents come from the key: p - 1 and q - 1, or 2 p0 and 2 q0.
         secretKey = new SecretKey(
-          readBigint(req.p, 0, req.p.length),
-          readBigint(req.q, 0, req.q.length),
+          read(req.p),
+          read(req.q),
           publicKey,
+          req.p0 && req.q0 ? { p0: read(req.p0), q0: read(req.q0) } : undefined,
         );
       }
-      // The fixed-base table (16 MB at 2048 bits) is built on first use, so a
-      // decrypt-only pool never pays for it.
+      // The fixed-base table (16 MB at 2048 bits), whose exponent length comes
+      // from the key kind, is built on first use, so a decrypt-only pool never
+      // pays for it.
       source = createRandomizerSource(publicKey, req.randomness);
       return { reply: { id: req.id, type: "done" }, transfer: [] };
     }

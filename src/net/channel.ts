@@ -1,31 +1,60 @@
 /**
- * A message channel over one WebSocket: typed send, checked receive with a
- * timeout, byte counters. A frame that fails the checks is answered with an
- * error frame naming the problem and dropped; the channel goes on.
+ * A message channel over one WebSocket connection: typed send, checked
+ * receive with a timeout, byte counters, and the limits that keep a peer
+ * from growing this party's memory:
+ *
+ * - a message size limit checked on frame headers, before any payload is
+ *   buffered: small until the party calls {@linkcode Channel.authenticate},
+ *   then the party's limits (by message type if it gives them);
+ * - a bounded receive queue: a peer that sends faster than the party reads
+ *   gets an error frame and is closed;
+ * - a bounded send queue: a peer that stops reading is closed.
+ *
+ * A frame that fails the checks is answered with an error frame naming the
+ * problem and dropped; the channel goes on (a fragmented message over the
+ * limit, a framing violation and a full receive queue close it).
  *
  * @module
  */
 
 import { FlheError } from "../util/error.ts";
+import { MESSAGE_TYPES, type MessageType } from "./frame.ts";
 import { decodeMessage, encodeMessage, type Message } from "./messages.ts";
+import type { ByteStream } from "./byte_stream.ts";
+import { WsTransport } from "./transport.ts";
+import { CLOSE_CODE } from "./websocket.ts";
 
 /** A connected peer. */
 export interface Channel {
   /** Describes the peer in log lines. */
   readonly peer: string;
-  /** Bytes received so far (all frames). */
+  /** Bytes received so far (all WebSocket frames after the handshake). */
   readonly bytesIn: number;
-  /** Bytes sent so far. */
+  /** Bytes sent so far (all WebSocket frames). */
   readonly bytesOut: number;
-  /** Whether the socket is closed. */
+  /** Whether the channel is closed or closing: no more sends, no new messages. */
   readonly isClosed: boolean;
-  /** Resolves when the socket closes. */
+  /** Resolves when the TCP connection is closed (at most a grace period after `isClosed`). */
   readonly closed: Promise<void>;
+  /** Whether {@linkcode Channel.authenticate} was called (always true for a channel from `connect`). */
+  readonly isAuthenticated: boolean;
+  /**
+   * Marks the peer as authenticated (call it once its hello is accepted):
+   * the small pre-authentication message limit gives way to `limits`, the
+   * hello deadline stops, and the connection no longer counts against the
+   * listener's cap on unauthenticated connections. May be called again to
+   * change the limits.
+   *
+   * @param limits Largest message accepted from now on, one number for all
+   *   types or per type (default: the `maxFrameBytes` the channel was made with).
+   */
+  authenticate(limits?: number | MessageLimits): void;
   /**
    * Sends a message.
    *
    * @param message The message.
-   * @throws {FlheError} `unavailable` if the channel is closed.
+   * @throws {FlheError} `unavailable` if the channel is closed, or if the
+   *   peer stopped reading and the send queue is full (the channel closes).
    */
   send(message: Message): void;
   /**
@@ -37,126 +66,250 @@ export interface Channel {
    */
   receive(timeoutMs?: number): Promise<Message>;
   /**
-   * Closes the socket.
+   * Closes the channel: a close frame follows what is queued, and the TCP
+   * connection closes when the peer answers or after the grace period.
    *
    * @param reason Short reason sent with the close frame.
    */
   close(reason?: string): void;
 }
 
-/** Options of {@linkcode createChannel}. */
+/** Message size limits after authentication. */
+export interface MessageLimits {
+  /** Largest message of a type not listed in `byType`, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Largest message per type, in bytes, e.g. `{ update: 1_300_000 }`. */
+  readonly byType?: Readonly<Partial<Record<MessageType, number>>>;
+}
+
+/** Options of {@linkcode connect} and {@linkcode listen} that shape each channel. */
 export interface ChannelOptions {
   /** Describes the peer in log lines. */
   readonly peer: string;
-  /** Largest frame accepted. */
+  /** Largest message accepted from an authenticated peer, in bytes (all types). */
   readonly maxFrameBytes: number;
   /** Called for each rejected frame (after the error frame is sent). */
   readonly onInvalid?: (error: FlheError) => void;
+  /** Most received messages waiting for `receive` (default 1,024); past it the channel closes. */
+  readonly maxQueuedMessages?: number;
+  /**
+   * Most bytes of received messages waiting for `receive`; past it the
+   * channel closes. Default on accepted connections: 8 MiB or four of the
+   * largest message allowed, whichever is more (a peer answers what it is
+   * asked); on connections we open: 256 MiB or sixteen of the largest
+   * message (a server may send a burst, e.g. the models a client missed).
+   */
+  readonly maxQueuedBytes?: number;
+  /** Most bytes waiting to be sent (default 256 MiB); past it the channel closes. */
+  readonly maxSendQueueBytes?: number;
 }
+
+/** What {@linkcode createChannel} needs beyond {@linkcode ChannelOptions}. */
+export interface CreateChannelOptions extends ChannelOptions {
+  /** `server` for accepted connections, `client` for ones we opened. */
+  readonly role: "server" | "client";
+  /** Bytes that came with the handshake (already WebSocket frames). */
+  readonly rest?: Uint8Array;
+  /** Whether the peer is trusted from the start (a server we connected to). */
+  readonly authenticated: boolean;
+  /** Largest message before {@linkcode Channel.authenticate}. */
+  readonly maxUnauthenticatedMessageBytes: number;
+  /**
+   * Treat the first `welcome` message this side sends as
+   * {@linkcode Channel.authenticate} with the default limits (a transition
+   * for parties that do not call `authenticate` yet).
+   */
+  readonly authenticateOnWelcome: boolean;
+  /** Ping after this much silence from the peer (0: never). */
+  readonly pingIntervalMs: number;
+  /** Drop a peer silent this long (with pings on). */
+  readonly livenessTimeoutMs: number;
+  /** How long a close waits for the peer before the TCP connection is closed. */
+  readonly closeGraceMs: number;
+  /** Called once when the channel becomes authenticated. */
+  readonly onAuthenticate?: () => void;
+}
+
+/** Default receive queue bound, in messages. */
+const DEFAULT_MAX_QUEUED_MESSAGES = 1_024;
+/** Least default receive queue bound of an accepted connection, in bytes. */
+const MIN_QUEUED_BYTES_ACCEPTED = 8 * 1024 * 1024;
+/** Least default receive queue bound of a connection we opened, in bytes. */
+const MIN_QUEUED_BYTES_OPENED = 256 * 1024 * 1024;
+/** Default send queue bound, in bytes. */
+const DEFAULT_MAX_SEND_QUEUE_BYTES = 256 * 1024 * 1024;
 
 type Waiter = { resolve(m: Message): void; reject(e: Error): void };
 
 /**
- * Wraps an open (or opening) WebSocket in a {@linkcode Channel}.
+ * Runs a {@linkcode Channel} over a connection whose WebSocket handshake is
+ * done. {@linkcode listen} and {@linkcode connect} call this.
  *
- * @param socket The WebSocket.
- * @param options Peer name, frame limit, invalid-frame hook.
+ * @param conn The TCP connection or TLS stream.
+ * @param options Peer name, role, limits, liveness.
  * @returns The channel.
  *
  * @example Usage
  * ```ts
  * import { createChannel } from "./channel.ts";
- * const ch = createChannel(new WebSocket("ws://127.0.0.1:8765"), { peer: "server", maxFrameBytes: 1 << 20 });
+ * declare const conn: Deno.Conn;
+ * const channel = createChannel(conn, {
+ *   peer: "127.0.0.1:50000",
+ *   role: "server",
+ *   authenticated: false,
+ *   maxUnauthenticatedMessageBytes: 65_536,
+ *   maxFrameBytes: 1 << 20,
+ *   authenticateOnWelcome: false,
+ *   pingIntervalMs: 20_000,
+ *   livenessTimeoutMs: 120_000,
+ *   closeGraceMs: 1_000,
+ * });
  * ```
  */
-export function createChannel(socket: WebSocket, options: ChannelOptions): Channel {
-  socket.binaryType = "arraybuffer";
-  const queue: Message[] = [];
+export function createChannel(conn: ByteStream, options: CreateChannelOptions): Channel {
+  const peer = options.peer;
+  let authenticated = options.authenticated;
+  let limits: MessageLimits = { maxMessageBytes: options.maxFrameBytes };
+  let largest = options.maxFrameBytes;
+  const queue: { message: Message; bytes: number }[] = [];
+  let queuedBytes = 0;
   const waiters: Waiter[] = [];
-  let bytesIn = 0;
-  let bytesOut = 0;
   let isClosed = false;
   let closeReason = "connection closed";
-  let resolveClosed: () => void;
-  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const maxQueuedMessages = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
+  const maxQueuedBytes = () =>
+    options.maxQueuedBytes ??
+      (options.role === "server"
+        ? Math.max(MIN_QUEUED_BYTES_ACCEPTED, 4 * largest)
+        : Math.max(MIN_QUEUED_BYTES_OPENED, 16 * largest));
+
+  const limitFor = (type: number | undefined): number => {
+    if (!authenticated) return options.maxUnauthenticatedMessageBytes;
+    if (type === undefined) return largest;
+    const name = MESSAGE_TYPES[type];
+    return (name && limits.byType?.[name]) ?? limits.maxMessageBytes;
+  };
 
   const reply = (error: FlheError) => {
-    try {
-      if (socket.readyState === WebSocket.OPEN) {
-        const frame = encodeMessage({ type: "error", code: error.code, message: error.message });
-        bytesOut += frame.length;
-        socket.send(frame);
-      }
-    } catch {
-      // The peer is gone; nothing to tell it.
+    if (transport.isOpen) {
+      transport.send(encodeMessage({ type: "error", code: error.code, message: error.message }));
     }
     options.onInvalid?.(error);
   };
 
-  socket.onmessage = (event: MessageEvent) => {
-    if (!(event.data instanceof ArrayBuffer)) {
-      bytesIn += String(event.data).length;
-      reply(new FlheError("protocol", "text frames are not accepted; send binary frames"));
-      return;
-    }
-    const bytes = new Uint8Array(event.data);
-    bytesIn += bytes.length;
-    let message: Message;
-    try {
-      message = decodeMessage(bytes, options.maxFrameBytes);
-    } catch (e) {
-      reply(
-        e instanceof FlheError
-          ? e
-          : new FlheError("protocol", `bad frame: ${(e as Error).message}`),
-      );
-      return;
-    }
-    const waiter = waiters.shift();
-    if (waiter) waiter.resolve(message);
-    else queue.push(message);
-  };
   const finish = (reason: string) => {
     if (isClosed) return;
     isClosed = true;
     closeReason = reason;
     for (const w of waiters.splice(0)) {
-      w.reject(new FlheError("unavailable", `${options.peer}: ${reason}`));
+      w.reject(new FlheError("unavailable", `${peer}: ${reason}`));
     }
-    resolveClosed();
   };
-  socket.onclose = (event: CloseEvent) =>
-    finish(event.reason ? `connection closed (${event.reason})` : "connection closed");
-  socket.onerror = (event: Event) => {
-    const message = (event as ErrorEvent).message;
-    finish(message ? `connection failed (${message})` : "connection failed");
+
+  const transport: WsTransport = new WsTransport(conn, options.rest ?? new Uint8Array(0), {
+    role: options.role,
+    limit: limitFor,
+    pingIntervalMs: options.pingIntervalMs,
+    livenessTimeoutMs: options.livenessTimeoutMs,
+    maxSendQueueBytes: options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES,
+    closeGraceMs: options.closeGraceMs,
+  }, {
+    message(bytes) {
+      let message: Message;
+      try {
+        message = decodeMessage(bytes, limitFor(bytes[1]));
+      } catch (e) {
+        reply(
+          e instanceof FlheError
+            ? e
+            : new FlheError("protocol", `bad frame: ${(e as Error).message}`),
+        );
+        return;
+      }
+      const waiter = waiters.shift();
+      if (waiter) return waiter.resolve(message);
+      queue.push({ message, bytes: bytes.length });
+      queuedBytes += bytes.length;
+      if (queue.length > maxQueuedMessages || queuedBytes > maxQueuedBytes()) {
+        reply(
+          new FlheError(
+            "protocol",
+            `receive queue full: ${queue.length} messages (${queuedBytes} bytes) not yet read; closing`,
+          ),
+        );
+        // A peer that floods is dropped with what it sent.
+        queue.length = 0;
+        queuedBytes = 0;
+        transport.close(CLOSE_CODE.policyViolation, "receive queue full");
+      }
+    },
+    text() {
+      reply(new FlheError("protocol", "text frames are not accepted; send binary frames"));
+    },
+    tooLarge(bytes, limit, type, fatal) {
+      const name = type === undefined ? undefined : MESSAGE_TYPES[type];
+      const when = authenticated ? "" : " before authentication";
+      reply(
+        new FlheError(
+          "protocol",
+          fatal
+            ? `fragmented message of at least ${bytes} bytes exceeds the limit of ${limit}${when}; closing`
+            : `${
+              name ? `${name} ` : ""
+            }frame of ${bytes} bytes exceeds the limit of ${limit}${when}`,
+        ),
+      );
+    },
+    violation(reason) {
+      reply(new FlheError("protocol", `bad WebSocket frame: ${reason}; closing`));
+    },
+    ended: finish,
+  });
+  const closed = transport.done;
+
+  const authenticate = (given?: number | MessageLimits): void => {
+    if (given !== undefined) {
+      limits = typeof given === "number" ? { maxMessageBytes: given } : given;
+      largest = Math.max(limits.maxMessageBytes, ...Object.values(limits.byType ?? {}));
+    }
+    if (authenticated) return;
+    authenticated = true;
+    options.onAuthenticate?.();
   };
 
   return {
-    peer: options.peer,
+    peer,
     get bytesIn() {
-      return bytesIn;
+      return transport.bytesIn;
     },
     get bytesOut() {
-      return bytesOut;
+      return transport.bytesOut;
     },
     get isClosed() {
       return isClosed;
     },
+    get isAuthenticated() {
+      return authenticated;
+    },
     closed,
+    authenticate,
     send(message: Message): void {
-      if (isClosed || socket.readyState !== WebSocket.OPEN) {
-        throw new FlheError("unavailable", `${options.peer}: ${closeReason}`);
+      if (isClosed) throw new FlheError("unavailable", `${peer}: ${closeReason}`);
+      if (!authenticated && options.authenticateOnWelcome && message.type === "welcome") {
+        authenticate();
       }
-      const frame = encodeMessage(message);
-      bytesOut += frame.length;
-      socket.send(frame);
+      if (!transport.send(encodeMessage(message))) {
+        throw new FlheError("unavailable", `${peer}: ${closeReason}`);
+      }
     },
     receive(timeoutMs?: number): Promise<Message> {
       const next = queue.shift();
-      if (next) return Promise.resolve(next);
+      if (next) {
+        queuedBytes -= next.bytes;
+        return Promise.resolve(next.message);
+      }
       if (isClosed) {
-        return Promise.reject(new FlheError("unavailable", `${options.peer}: ${closeReason}`));
+        return Promise.reject(new FlheError("unavailable", `${peer}: ${closeReason}`));
       }
       return new Promise<Message>((resolve, reject) => {
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -174,32 +327,17 @@ export function createChannel(socket: WebSocket, options: ChannelOptions): Chann
           timer = setTimeout(() => {
             const i = waiters.indexOf(waiter);
             if (i >= 0) waiters.splice(i, 1);
-            reject(
-              new FlheError("unavailable", `${options.peer}: no message within ${timeoutMs} ms`),
-            );
+            reject(new FlheError("unavailable", `${peer}: no message within ${timeoutMs} ms`));
           }, timeoutMs);
         }
         waiters.push(waiter);
       });
     },
     close(reason?: string): void {
-      try {
-        socket.close(1000, reason?.slice(0, 120));
-      } catch {
-        // Already closing.
-      }
+      transport.close(CLOSE_CODE.normal, reason ?? "closed");
       finish(reason ?? "closed");
     },
   };
-}
-
-/** Options of {@linkcode connect}. */
-export interface ConnectOptions extends ChannelOptions {
-  /**
-   * CA certificates (PEM) to verify a `wss://` peer against, e.g. the
-   * federation's `ca.pem`. Without them the runtime's default roots apply.
-   */
-  readonly caCerts?: readonly string[];
 }
 
 /**
@@ -223,156 +361,4 @@ export function refuse(channel: Channel, code: FlheError["code"], message: strin
     // The peer is gone already.
   }
   channel.close(message);
-}
-
-/**
- * Opens a WebSocket to `url` and waits until it is open.
- *
- * @param url `ws://` or `wss://` address.
- * @param options Channel options and the CA certificates to trust.
- * @param timeoutMs Give up connecting after this long.
- * @returns The open channel.
- * @throws {FlheError} `auth` if the peer's TLS certificate is rejected;
- *   `unavailable` if the connection fails or times out.
- *
- * @example Usage
- * ```ts
- * import { connect } from "./channel.ts";
- * const ch = await connect("ws://127.0.0.1:8765", { peer: "server", maxFrameBytes: 1 << 20 }, 5000);
- * ```
- */
-export async function connect(
-  url: string,
-  options: ConnectOptions,
-  timeoutMs = 10_000,
-): Promise<Channel> {
-  let socket: WebSocket;
-  // Deno's WebSocket takes an HttpClient whose caCerts verify the TLS peer.
-  const client = options.caCerts?.length
-    ? Deno.createHttpClient({ caCerts: [...options.caCerts] })
-    : undefined;
-  try {
-    socket = client ? new WebSocket(url, { client }) : new WebSocket(url);
-  } catch (e) {
-    client?.close();
-    throw new FlheError("usage", `${url}: ${(e as Error).message}`);
-  }
-  let failure = "";
-  socket.addEventListener("error", (event) => {
-    failure = (event as ErrorEvent).message ?? "";
-  });
-  const channel = createChannel(socket, options);
-  if (client) channel.closed.then(() => client.close());
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      channel.close("connect timeout");
-      reject(new FlheError("unavailable", `${url}: no connection within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.addEventListener("open", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    channel.closed.then(() => {
-      clearTimeout(timer);
-      const certificate = /certificate/i.exec(failure);
-      reject(
-        certificate
-          ? new FlheError(
-            "auth",
-            `${url}: TLS certificate rejected (${
-              failure.replace(/^.*?invalid peer certificate/i, "invalid peer certificate")
-            }); check that ca.pem is the federation's CA and the URL's host is in the certificate`,
-          )
-          : new FlheError(
-            "unavailable",
-            `${url}: ${failure ? failure.replace(/\s+/g, " ") : "connection refused or closed"}`,
-          ),
-      );
-    });
-  });
-  return channel;
-}
-
-/** A listening WebSocket server. */
-export interface Listener {
-  /** The port it listens on. */
-  readonly port: number;
-  /** The address it listens on. */
-  readonly hostname: string;
-  /** Stops listening and closes open connections. */
-  close(): Promise<void>;
-}
-
-/** Options of {@linkcode listen}. */
-export interface ListenOptions {
-  /** Address to bind. */
-  readonly hostname: string;
-  /** Port to bind (0: any free port). */
-  readonly port: number;
-  /** Largest frame accepted. */
-  readonly maxFrameBytes: number;
-  /** TLS certificate chain (PEM), to serve `wss://`. */
-  readonly cert?: string;
-  /** TLS private key (PEM). */
-  readonly key?: string;
-  /** Called for each new connection. */
-  readonly onChannel: (channel: Channel) => void;
-  /** Called for each rejected frame. */
-  readonly onInvalid?: (peer: string, error: FlheError) => void;
-}
-
-/**
- * Serves WebSocket connections; each becomes a {@linkcode Channel}.
- *
- * @param options Address, limits, TLS and the connection handler.
- * @returns The listener, once bound.
- *
- * @example Usage
- * ```ts
- * import { listen } from "./channel.ts";
- * const listener = await listen({ hostname: "127.0.0.1", port: 0, maxFrameBytes: 1 << 20, onChannel: (ch) => ch.close() });
- * await listener.close();
- * ```
- */
-export async function listen(options: ListenOptions): Promise<Listener> {
-  const channels = new Set<Channel>();
-  let bound!: Deno.NetAddr;
-  const ready = Promise.withResolvers<void>();
-  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response => {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("flhe speaks WebSocket here\n", { status: 426 });
-    }
-    // Read the address before the upgrade: afterwards the request is closed.
-    const peer = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
-    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
-    const channel = createChannel(socket, {
-      peer,
-      maxFrameBytes: options.maxFrameBytes,
-      onInvalid: (e) => options.onInvalid?.(peer, e),
-    });
-    channels.add(channel);
-    channel.closed.then(() => channels.delete(channel));
-    socket.addEventListener("open", () => options.onChannel(channel));
-    return response;
-  };
-  const serveOptions = {
-    hostname: options.hostname,
-    port: options.port,
-    onListen: (addr: Deno.NetAddr) => {
-      bound = addr;
-      ready.resolve();
-    },
-  };
-  const server = options.cert && options.key
-    ? Deno.serve({ ...serveOptions, cert: options.cert, key: options.key }, handler)
-    : Deno.serve(serveOptions, handler);
-  await ready.promise;
-  return {
-    port: bound.port,
-    hostname: bound.hostname,
-    async close() {
-      for (const ch of channels) ch.close("server shutting down");
-      await server.shutdown();
-    },
-  };
 }

@@ -2,7 +2,7 @@
  * The wire format: one binary WebSocket message per frame.
  *
  * ```
- * offset 0   u8      version (1)
+ * offset 0   u8      version (2)
  * offset 1   u8      type (see MESSAGE_TYPES)
  * offset 2   u32 BE  header length H (at most 65,536)
  * offset 6   H bytes header: UTF-8 JSON object, checked per type
@@ -15,7 +15,7 @@
 import { FlheError } from "../util/error.ts";
 
 /** The protocol version this build speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest header, in bytes. */
 export const MAX_HEADER_BYTES = 65_536;
@@ -32,6 +32,9 @@ export const MESSAGE_TYPES = [
   "done",
   "decrypt",
   "sealed",
+  "ready",
+  "announce",
+  "recover",
 ] as const;
 
 /** A message type name. */

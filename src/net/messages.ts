@@ -49,6 +49,8 @@ export interface WelcomeMessage {
 export interface FitMessage {
   readonly type: "fit";
   readonly round: number;
+  /** The round of the global model to train from (0: the initial model). */
+  readonly baseRound: number;
   readonly epochs: number;
   readonly batchSize: number;
   readonly optimizer: "sgd" | "momentum" | "nesterov" | "adam";
@@ -59,18 +61,52 @@ export interface FitMessage {
   readonly seed: number;
 }
 
-/** A client's encrypted update. */
-export interface UpdateMessage {
-  readonly type: "update";
+/** A member of an announced set and its weight. */
+export interface SetMember {
+  /** Client id. */
+  readonly id: string;
+  /** Its integer weight in the round's mean. */
+  readonly weight: number;
+}
+
+/** A client has trained and is ready to contribute to a round. */
+export interface ReadyMessage {
+  readonly type: "ready";
   readonly round: number;
-  /** Number of ciphertexts in the payload. */
-  readonly count: number;
-  /** The client's integer weight (its number of training examples). */
+  /** The weight the client will contribute with (its capped example count). */
   readonly weight: number;
   readonly trainLoss: number;
   readonly trainAccuracy: number;
   readonly trainSeconds: number;
+}
+
+/**
+ * The server announces who contributes to a round. Clients mask their update
+ * with respect to exactly this set; attempt 2 is the one re-announcement
+ * allowed after a member failed to upload.
+ */
+export interface AnnounceMessage {
+  readonly type: "announce";
+  readonly round: number;
+  /** 1, or 2 for the re-announcement. */
+  readonly attempt: number;
+  /** The contributors, sorted by id. */
+  readonly set: readonly SetMember[];
+}
+
+/** A client's masked, encrypted and signed update. */
+export interface UpdateMessage {
+  readonly type: "update";
+  readonly round: number;
+  /** The announcement this update answers. */
+  readonly attempt: number;
+  /** Number of ciphertexts in the payload. */
+  readonly count: number;
+  /** The client's integer weight, as announced. */
+  readonly weight: number;
   readonly encryptSeconds: number;
+  /** Ed25519 signature (hex) over the contribution (empty for plaintext FedAvg). */
+  readonly signature: string;
   /** Fixed-width ciphertexts. */
   readonly payload: Uint8Array;
 }
@@ -79,6 +115,8 @@ export interface UpdateMessage {
 export interface ModelMessage {
   readonly type: "model";
   readonly round: number;
+  /** The round of the model a summed update applies to (sums only; 0 for sealed). */
+  readonly baseRound: number;
   /**
    * `sealed`: the new model, AES-GCM under the group key (owner mode);
    * `aggregate`: the summed ciphertexts (shared-key mode);
@@ -87,10 +125,12 @@ export interface ModelMessage {
   readonly kind: "sealed" | "aggregate" | "plain";
   /** Sum of the weights of the contributors. */
   readonly totalWeight: number;
-  /** Number of clients in the aggregate. */
+  /** Number of clients in the aggregate (0: not known, a recovered model). */
   readonly contributors: number;
   /** Whether the receiver should evaluate the model and report (false for catch-up). */
   readonly evaluate: boolean;
+  /** The owner's Ed25519 signature (hex) over a sealed model; empty otherwise. */
+  readonly signature: string;
   readonly payload: Uint8Array;
 }
 
@@ -111,24 +151,47 @@ export interface DoneMessage {
   readonly rounds: number;
 }
 
+/** One signed contribution, as the owner checks it. */
+export interface Contribution {
+  /** Client id. */
+  readonly id: string;
+  /** SHA-256 (hex) of the client's ciphertexts. */
+  readonly digest: string;
+  /** Its Ed25519 signature (hex). */
+  readonly signature: string;
+}
+
 /** The server asks the owner to decrypt a round's aggregate. */
 export interface DecryptMessage {
   readonly type: "decrypt";
   readonly round: number;
-  readonly totalWeight: number;
-  /** Ids of the contributing clients. */
-  readonly contributors: readonly string[];
+  /** The announcement the contributions answer. */
+  readonly attempt: number;
+  /** The announced set. */
+  readonly set: readonly SetMember[];
+  /** One signed contribution per member of the set. */
+  readonly contributions: readonly Contribution[];
   readonly count: number;
   readonly payload: Uint8Array;
 }
 
-/** The owner's answer: the round's global model sealed for the clients. */
+/** The owner's answer: the round's global model sealed for the clients and signed. */
 export interface SealedMessage {
   readonly type: "sealed";
   readonly round: number;
   readonly decryptSeconds: number;
+  /** The owner's Ed25519 signature (hex) over the sealed model. */
+  readonly signature: string;
   /** 12-byte IV followed by the AES-GCM ciphertext. */
   readonly payload: Uint8Array;
+}
+
+/**
+ * A restarted server asks the owner for the last model it sealed (answered
+ * with `sealed`, from the owner's cache: never a decryption).
+ */
+export interface RecoverMessage {
+  readonly type: "recover";
 }
 
 /** Any message. */
@@ -142,11 +205,27 @@ export type Message =
   | ReportMessage
   | DoneMessage
   | DecryptMessage
-  | SealedMessage;
+  | SealedMessage
+  | ReadyMessage
+  | AnnounceMessage
+  | RecoverMessage;
 
 const ID = /^(client-\d{1,5}|server)$/;
+const CLIENT_ID = /^client-[1-9]\d{0,4}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_ROUND = 1_000_000;
+const SIGNATURE = /^([0-9a-f]{128})?$/;
+/** Most members of an announced set. */
+const MAX_SET = 10_000;
+/** Largest client weight on the wire (the federation's caps are checked by the parties). */
+const MAX_WEIGHT = 2 ** 24;
+
+function setMembers(f: JsonFields): SetMember[] {
+  return f.objectList("set", MAX_SET).map((m) => ({
+    id: m.string("id", CLIENT_ID),
+    weight: m.number("weight", 1, MAX_WEIGHT),
+  }));
+}
 
 function noPayload(type: string, payload: Uint8Array): void {
   if (payload.length !== 0) throw new FlheError("protocol", `${type} message must have no payload`);
@@ -184,6 +263,7 @@ function parseHeader(type: Message["type"], f: JsonFields, payload: Uint8Array):
       return {
         type,
         round: f.number("round", 1, MAX_ROUND),
+        baseRound: f.number("baseRound", 0, MAX_ROUND),
         epochs: f.number("epochs", 1, 1000),
         batchSize: f.number("batchSize", 1, 65_536),
         optimizer: f.oneOf("optimizer", ["sgd", "momentum", "nesterov", "adam"]),
@@ -192,26 +272,48 @@ function parseHeader(type: Message["type"], f: JsonFields, payload: Uint8Array):
         schedule: f.oneOf("schedule", ["constant", "cosine"]),
         seed: f.number("seed", 0, 2 ** 32 - 1),
       };
+    case "recover":
+      noPayload(type, payload);
+      return { type };
+    case "ready":
+      noPayload(type, payload);
+      return {
+        type,
+        round: f.number("round", 1, MAX_ROUND),
+        weight: f.number("weight", 1, MAX_WEIGHT),
+        trainLoss: f.number("trainLoss", 0, 1e9, false),
+        trainAccuracy: f.number("trainAccuracy", 0, 1, false),
+        trainSeconds: f.number("trainSeconds", 0, 1e7, false),
+      };
+    case "announce":
+      noPayload(type, payload);
+      return {
+        type,
+        round: f.number("round", 1, MAX_ROUND),
+        attempt: f.number("attempt", 1, 2),
+        set: setMembers(f),
+      };
     case "update":
       return {
         type,
         round: f.number("round", 1, MAX_ROUND),
+        attempt: f.number("attempt", 1, 2),
         count: f.number("count", 1, 10_000_000),
-        weight: f.number("weight", 1, 2 ** 24),
-        trainLoss: f.number("trainLoss", 0, 1e9, false),
-        trainAccuracy: f.number("trainAccuracy", 0, 1, false),
-        trainSeconds: f.number("trainSeconds", 0, 1e7, false),
+        weight: f.number("weight", 1, MAX_WEIGHT),
         encryptSeconds: f.number("encryptSeconds", 0, 1e7, false),
+        signature: f.string("signature", SIGNATURE),
         payload,
       };
     case "model":
       return {
         type,
         round: f.number("round", 1, MAX_ROUND),
+        baseRound: f.number("baseRound", 0, MAX_ROUND),
         kind: f.oneOf("kind", ["sealed", "aggregate", "plain"]),
-        totalWeight: f.number("totalWeight", 1, 2 ** 24),
-        contributors: f.number("contributors", 1, 100_000),
+        totalWeight: f.number("totalWeight", 1, MAX_WEIGHT),
+        contributors: f.number("contributors", 0, MAX_SET),
         evaluate: f.boolean("evaluate"),
+        signature: f.string("signature", SIGNATURE),
         payload,
       };
     case "report":
@@ -231,8 +333,13 @@ function parseHeader(type: Message["type"], f: JsonFields, payload: Uint8Array):
       return {
         type,
         round: f.number("round", 1, MAX_ROUND),
-        totalWeight: f.number("totalWeight", 1, 2 ** 24),
-        contributors: f.stringList("contributors", ID, 100_000),
+        attempt: f.number("attempt", 1, 2),
+        set: setMembers(f),
+        contributions: f.objectList("contributions", MAX_SET).map((c) => ({
+          id: c.string("id", CLIENT_ID),
+          digest: c.string("digest", HEX64),
+          signature: c.string("signature", /^[0-9a-f]{128}$/),
+        })),
         count: f.number("count", 1, 10_000_000),
         payload,
       };
@@ -241,6 +348,7 @@ function parseHeader(type: Message["type"], f: JsonFields, payload: Uint8Array):
         type,
         round: f.number("round", 1, MAX_ROUND),
         decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
+        signature: f.string("signature", /^[0-9a-f]{128}$/),
         payload,
       };
   }

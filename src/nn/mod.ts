@@ -41,3 +41,4 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
+export { applyUpdate } from "./apply.ts";

@@ -12,6 +12,7 @@ import { FlheError } from "../util/error.ts";
 import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
+import type { KeyKind } from "../he/mod.ts";
 import type { FederationConfig, KeyMode } from "../federation/bundle.ts";
 import { initFederation } from "./owner_init.ts";
 import { selfCommand } from "./self_command.ts";
@@ -20,6 +21,8 @@ import type { RoundRecord } from "./server.ts";
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {
   readonly keyBits: number;
+  /** Paillier key structure (default `standard`). */
+  readonly keyKind?: KeyKind;
   readonly clients: number;
   readonly rounds: number;
   readonly mode: KeyMode;
@@ -137,22 +140,33 @@ export function roundTable(history: readonly RoundRecord[]): string {
     "round s",
     "upload KiB/client",
   ];
-  const rows = history.map((r) => [
-    `${r.round}`,
-    `${r.participants.length}`,
-    `${(r.accuracy * 100).toFixed(2)}%`,
-    r.loss.toFixed(4),
-    r.seconds.train.toFixed(1),
-    r.seconds.encrypt.toFixed(2),
-    r.seconds.upload.toFixed(2),
-    r.seconds.aggregate.toFixed(2),
-    r.seconds.decrypt.toFixed(2),
-    r.seconds.round.toFixed(1),
-    (r.uploadBytesPerClient / 1024).toFixed(0),
-  ]);
+  const rows = history.map((r) =>
+    r.failed || r.recovered
+      ? [
+        `${r.round}`,
+        `${r.participants.length}`,
+        r.failed ? "failed" : "recovered",
+        ...header.slice(3).map(() => "-"),
+      ]
+      : [
+        `${r.round}`,
+        `${r.participants.length}`,
+        `${(r.accuracy * 100).toFixed(2)}%`,
+        r.loss.toFixed(4),
+        r.seconds.train.toFixed(1),
+        r.seconds.encrypt.toFixed(2),
+        r.seconds.upload.toFixed(2),
+        r.seconds.aggregate.toFixed(2),
+        r.seconds.decrypt.toFixed(2),
+        r.seconds.round.toFixed(1),
+        (r.uploadBytesPerClient / 1024).toFixed(0),
+      ]
+  );
+  const failed = history.filter((r) => r.failed);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  const notes = failed.map((r) => `round ${r.round} failed: ${r.failed}`);
+  return [line(header), ...rows.map(line), ...notes].join("\n") + "\n";
 }
 
 /**
@@ -192,6 +206,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       rounds: options.rounds,
       mode: options.mode,
       keyBits: options.keyBits,
+      keyKind: options.keyKind,
       encoding: "packed",
       quantBits: 16,
       clipRange: 1,
@@ -274,7 +289,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const totalSeconds = (performance.now() - started) / 1000;
     write(`\n${roundTable(history)}`);
     const summary: DemoSummary = {
-      final_accuracy: history.at(-1)?.accuracy ?? NaN,
+      final_accuracy: history.findLast((r) => !r.failed)?.accuracy ?? NaN,
       total_seconds: Math.round(totalSeconds * 10) / 10,
       mode: he ? options.mode : "plaintext",
       key_bits: he ? options.keyBits : null,

@@ -12,21 +12,32 @@ import {
   type Encoding,
   fingerprint,
   generateKeyPair,
+  type KeyKind,
   type Randomness,
   savePublicKey,
   saveSecretKey,
-  toHex,
 } from "../he/mod.ts";
+import { sha256Hex, toHex } from "../util/hex.ts";
 import { initialWeights, LENET_PARAM_COUNT } from "../nn/mod.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
 import { createCertificateAuthority, issueCertificate } from "../net/tls.ts";
 import {
+  type ClientPublicKeys,
+  type ClientSecretKeys,
+  exportClientPublicKeys,
+  generateClientKeys,
+  generateOwnerSigningKey,
+  type OwnerSigningKey,
+  saveClientSecretKeys,
+  saveOwnerSigningKey,
+} from "../secagg/mod.ts";
+import { type Peers, peersJson } from "../federation/peers.ts";
+import {
   federationCodec,
   type FederationConfig,
   federationJson,
   type KeyMode,
-  sha256Hex,
   type StrategyName,
   writeSecretJson,
 } from "../federation/bundle.ts";
@@ -47,6 +58,8 @@ export interface InitOptions {
   readonly mode: KeyMode;
   /** Paillier key size. */
   readonly keyBits: number;
+  /** Paillier key structure (default `standard`). */
+  readonly keyKind?: KeyKind;
   /** Update encoding. */
   readonly encoding: Encoding;
   /** Quantization bits. */
@@ -74,6 +87,11 @@ export interface InitOptions {
   /** Replace an existing federation folder. */
   readonly force: boolean;
   /**
+   * Public keys that the clients made themselves (`flhe client keygen`), in
+   * client order; without them the owner generates every client's keys.
+   */
+  readonly clientPublicKeys?: readonly ClientPublicKeys[];
+  /**
    * Create a private CA (`ca.pem` in every bundle) and TLS certificates for
    * the server and the owner service (`tls/cert.pem`, `tls/key.pem`); both
    * URLs must then be `wss://`. The CA's private key is discarded.
@@ -93,36 +111,16 @@ function randomToken(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/**
- * Creates the federation folder. Refuses to touch an existing one unless
- * `force`; with `force` the old folder is replaced only after the new one is
- * complete.
- *
- * @param options What to create.
- * @param log Progress lines.
- * @returns The configuration and bundle paths.
- * @throws {FlheError} `exists` if the folder exists and `force` is not set;
- *   `range` if the encoding parameters are inconsistent.
- *
- * @example Usage
- * ```ts
- * import { initFederation } from "./owner_init.ts";
- * import { createLogger } from "../util/log.ts";
- * declare const options: import("./owner_init.ts").InitOptions;
- * await initFederation(options, createLogger("owner"));
- * ```
- */
-export async function initFederation(options: InitOptions, log: Logger): Promise<InitResult> {
-  const { dir } = options;
+async function checkTarget(options: InitOptions): Promise<boolean> {
   let existing = false;
   try {
-    await Deno.stat(dir);
+    await Deno.stat(options.dir);
     existing = true;
   } catch {
     // Does not exist: fine.
   }
   if (existing && !options.force) {
-    throw new FlheError("exists", `${dir}: already exists; pass --force to replace it`);
+    throw new FlheError("exists", `${options.dir}: already exists; pass --force to replace it`);
   }
   if (options.tls) {
     for (
@@ -140,15 +138,33 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
       `--min-clients ${minClients} exceeds --clients ${options.clients}`,
     );
   }
-  const model = initialWeights(options.seed);
-  const modelBytes = new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
+  // With one contributor the sum is the update: masks cannot hide it.
+  if (minClients < 2) {
+    throw new FlheError("usage", `--min-clients ${minClients}: a round needs at least 2 clients`);
+  }
+  const given = options.clientPublicKeys;
+  if (
+    given && (given.length !== options.clients || given.some((k, i) => k.id !== `client-${i + 1}`))
+  ) {
+    throw new FlheError(
+      "usage",
+      `--client-keys: need the public keys of client-1 to client-${options.clients}, in order`,
+    );
+  }
+  return existing;
+}
+
+async function configWithoutKey(
+  options: InitOptions,
+  modelBytes: Uint8Array,
+): Promise<Omit<FederationConfig, "fingerprint">> {
   const partial: Omit<FederationConfig, "fingerprint"> = {
     strategy: options.strategy ?? "fedavg-he",
     model: "lenet",
     parameterCount: LENET_PARAM_COUNT,
     rounds: options.rounds,
     clients: options.clients,
-    minClients,
+    minClients: options.minClients ?? options.clients,
     mode: options.mode,
     keyBits: options.keyBits,
     encoding: {
@@ -172,84 +188,166 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
   };
   // Check the encoding before spending seconds on key generation.
   federationCodec({ ...partial, fingerprint: "" });
+  return partial;
+}
 
-  log.info(`generating a ${options.keyBits}-bit Paillier key pair ...`);
-  const { publicKey, secretKey } = await generateKeyPair(options.keyBits);
-  const config: FederationConfig = { ...partial, fingerprint: await fingerprint(publicKey) };
+/** Every client's keys: generated here, or only the public halves given. */
+async function clientKeys(
+  options: InitOptions,
+): Promise<{ secrets?: ClientSecretKeys[]; publics: ClientPublicKeys[] }> {
+  if (options.clientPublicKeys) return { publics: [...options.clientPublicKeys] };
+  const secrets = await Promise.all(
+    Array.from({ length: options.clients }, (_, i) => generateClientKeys(`client-${i + 1}`)),
+  );
+  return { secrets, publics: await Promise.all(secrets.map(exportClientPublicKeys)) };
+}
 
+/** What the bundles are written from. */
+interface Material {
+  readonly options: InitOptions;
+  readonly staging: string;
+  readonly config: FederationConfig;
+  readonly keyPair: Awaited<ReturnType<typeof generateKeyPair>>;
+  readonly modelBytes: Uint8Array;
+  readonly peers: Peers;
+  readonly ownerKey: OwnerSigningKey;
+  readonly clientSecrets?: ClientSecretKeys[];
+  readonly serverToken: string;
+  readonly clientTokens: readonly string[];
+  readonly groupKey: string;
+  readonly ca?: Awaited<ReturnType<typeof createCertificateAuthority>>;
+}
+
+async function commonFiles(m: Material, party: string): Promise<string> {
+  const path = `${m.staging}/${party}`;
+  await Deno.mkdir(path, { mode: 0o700 });
+  await writeFileAtomic(`${path}/federation.json`, federationJson(m.config));
+  await savePublicKey(`${path}/public.json`, m.keyPair.publicKey);
+  await writeFileAtomic(`${path}/peers.json`, peersJson(m.peers));
+  if (m.ca) await writeFileAtomic(`${path}/ca.pem`, m.ca.certPem);
+  return path;
+}
+
+async function certify(m: Material, path: string, party: string, url: string): Promise<void> {
+  if (!m.ca) return;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  const pair = await issueCertificate(m.ca, `flhe ${party}`, [
+    host,
+    "127.0.0.1",
+    "::1",
+    "localhost",
+  ]);
+  await Deno.mkdir(`${path}/tls`, { mode: 0o700 });
+  await writeFileAtomic(`${path}/tls/cert.pem`, pair.certPem);
+  await writeFileAtomic(`${path}/tls/key.pem`, pair.keyPem, 0o600);
+}
+
+async function writeOwner(m: Material): Promise<void> {
+  const owner = await commonFiles(m, "owner");
+  await saveSecretKey(`${owner}/secret.json`, m.keyPair.secretKey);
+  await saveOwnerSigningKey(`${owner}/signing.json`, m.ownerKey);
+  await writeSecretJson(`${owner}/group.key`, { key: m.groupKey });
+  await writeSecretJson(`${owner}/credentials.json`, {
+    role: "owner",
+    serverTokenSha256: await sha256Hex(new TextEncoder().encode(m.serverToken)),
+  });
+  await writeFileAtomic(`${owner}/model.f32`, m.modelBytes);
+  if (m.options.mode === "owner") await certify(m, owner, "owner", m.options.ownerUrl);
+}
+
+async function writeServer(m: Material): Promise<void> {
+  const server = await commonFiles(m, "server");
+  await writeSecretJson(`${server}/credentials.json`, {
+    role: "server",
+    token: m.serverToken,
+    clients: await Promise.all(m.clientTokens.map(async (t, i) => ({
+      id: `client-${i + 1}`,
+      tokenSha256: await sha256Hex(new TextEncoder().encode(t)),
+    }))),
+  });
+  await certify(m, server, "server", m.options.serverUrl);
+}
+
+async function writeClient(m: Material, i: number): Promise<void> {
+  const id = `client-${i + 1}`;
+  const client = await commonFiles(m, id);
+  await writeSecretJson(`${client}/credentials.json`, {
+    role: "client",
+    id,
+    shard: i + 1,
+    token: m.clientTokens[i],
+  });
+  await writeFileAtomic(`${client}/model.f32`, m.modelBytes);
+  const own = m.clientSecrets?.[i];
+  if (own) await saveClientSecretKeys(`${client}/secagg.json`, own);
+  if (m.options.mode === "shared-key") {
+    await saveSecretKey(`${client}/secret.json`, m.keyPair.secretKey);
+  } else await writeSecretJson(`${client}/group.key`, { key: m.groupKey });
+}
+
+/**
+ * Creates the federation folder. Refuses to touch an existing one unless
+ * `force`; with `force` the old folder is replaced only after the new one is
+ * complete.
+ *
+ * @param options What to create.
+ * @param log Progress lines.
+ * @returns The configuration and bundle paths.
+ * @throws {FlheError} `exists` if the folder exists and `force` is not set;
+ *   `usage` for inconsistent options; `range` if the encoding parameters are inconsistent.
+ *
+ * @example Usage
+ * ```ts
+ * import { initFederation } from "./owner_init.ts";
+ * import { createLogger } from "../util/log.ts";
+ * declare const options: import("./owner_init.ts").InitOptions;
+ * await initFederation(options, createLogger("owner"));
+ * ```
+ */
+export async function initFederation(options: InitOptions, log: Logger): Promise<InitResult> {
+  const { dir } = options;
+  const existing = await checkTarget(options);
+  const model = initialWeights(options.seed);
+  const modelBytes = new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
+  const partial = await configWithoutKey(options, modelBytes);
+  log.info(
+    `generating a ${options.keyBits}-bit ${options.keyKind ?? "standard"} Paillier key pair ...`,
+  );
+  const keyPair = await generateKeyPair(options.keyBits, { kind: options.keyKind ?? "standard" });
+  const config: FederationConfig = {
+    ...partial,
+    fingerprint: await fingerprint(keyPair.publicKey),
+  };
+  const ownerKey = await generateOwnerSigningKey();
+  const { secrets, publics } = await clientKeys(options);
   // Build everything in a sibling folder, then swap it in.
   const staging = `${dir}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   await Deno.mkdir(staging, { recursive: true });
   try {
-    const serverToken = randomToken();
-    const clientTokens = Array.from({ length: options.clients }, randomToken);
-    const groupKey = toHex(crypto.getRandomValues(new Uint8Array(32)));
-    const bundles: Record<string, string> = {};
-    // The CA signs the two certificates below; its key is then dropped.
-    const ca = options.tls
-      ? await createCertificateAuthority(
-        `flhe federation CA ${config.fingerprint.slice(0, 16)}`,
-      )
-      : undefined;
-    const common = async (party: string): Promise<string> => {
-      const path = `${staging}/${party}`;
-      await Deno.mkdir(path, { mode: 0o700 });
-      await writeFileAtomic(`${path}/federation.json`, federationJson(config));
-      await savePublicKey(`${path}/public.json`, publicKey);
-      if (ca) await writeFileAtomic(`${path}/ca.pem`, ca.certPem);
-      bundles[party] = `${dir}/${party}`;
-      return path;
+    const m: Material = {
+      options,
+      staging,
+      config,
+      keyPair,
+      modelBytes,
+      peers: { ownerVerifyKey: ownerKey.verifyKey, clients: publics },
+      ownerKey,
+      clientSecrets: secrets,
+      serverToken: randomToken(),
+      clientTokens: Array.from({ length: options.clients }, randomToken),
+      groupKey: randomToken(),
+      // The CA signs the two certificates; its key is then dropped.
+      ca: options.tls
+        ? await createCertificateAuthority(`flhe federation CA ${config.fingerprint.slice(0, 16)}`)
+        : undefined,
     };
-    const certify = async (path: string, party: string, url: string) => {
-      if (!ca) return;
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-      const pair = await issueCertificate(ca, `flhe ${party}`, [
-        host,
-        "127.0.0.1",
-        "::1",
-        "localhost",
-      ]);
-      await Deno.mkdir(`${path}/tls`, { mode: 0o700 });
-      await writeFileAtomic(`${path}/tls/cert.pem`, pair.certPem);
-      await writeFileAtomic(`${path}/tls/key.pem`, pair.keyPem, 0o600);
-    };
-
-    const owner = await common("owner");
-    await saveSecretKey(`${owner}/secret.json`, secretKey);
-    await writeSecretJson(`${owner}/group.key`, { key: groupKey });
-    await writeSecretJson(`${owner}/credentials.json`, {
-      role: "owner",
-      serverTokenSha256: await sha256Hex(new TextEncoder().encode(serverToken)),
-    });
-    await writeFileAtomic(`${owner}/model.f32`, modelBytes);
-    if (options.mode === "owner") await certify(owner, "owner", options.ownerUrl);
-
-    const server = await common("server");
-    await writeSecretJson(`${server}/credentials.json`, {
-      role: "server",
-      token: serverToken,
-      clients: await Promise.all(clientTokens.map(async (t, i) => ({
-        id: `client-${i + 1}`,
-        tokenSha256: await sha256Hex(new TextEncoder().encode(t)),
-      }))),
-    });
-    await certify(server, "server", options.serverUrl);
-
-    for (let i = 0; i < options.clients; i++) {
-      const client = await common(`client-${i + 1}`);
-      await writeSecretJson(`${client}/credentials.json`, {
-        role: "client",
-        id: `client-${i + 1}`,
-        shard: i + 1,
-        token: clientTokens[i],
-      });
-      await writeFileAtomic(`${client}/model.f32`, modelBytes);
-      if (options.mode === "shared-key") await saveSecretKey(`${client}/secret.json`, secretKey);
-      else await writeSecretJson(`${client}/group.key`, { key: groupKey });
-    }
-
+    await writeOwner(m);
+    await writeServer(m);
+    for (let i = 0; i < options.clients; i++) await writeClient(m, i);
     if (existing) await Deno.remove(dir, { recursive: true });
     await Deno.rename(staging, dir);
+    const bundles: Record<string, string> = { owner: `${dir}/owner`, server: `${dir}/server` };
+    for (let i = 1; i <= options.clients; i++) bundles[`client-${i}`] = `${dir}/client-${i}`;
     return { config, bundles };
   } catch (e) {
     await Deno.remove(staging, { recursive: true }).catch(() => {});

@@ -1,22 +1,34 @@
 /**
  * `flhe owner serve`: the decryption service, the only holder of the secret
- * key in owner mode. It decrypts each round's aggregate once, and only when
- * at least the minimum number of clients contributed, applies the mean
- * update to the global model, and returns the model sealed under the group
- * key for the server to relay unread. Never an individual update: the
- * server only has aggregates to send.
+ * key in owner mode. For each round it checks the request against its
+ * policy ({@linkcode checkDecryptRequest}), decrypts the aggregate once,
+ * applies the mean to the global model, and returns the model sealed under
+ * the group key and signed with its own key, for the server to relay unread.
+ * It keeps serving its last sealed model to a restarted server until the
+ * server says the federation is done.
  *
  * @module
  */
 
 import { FlheError } from "../util/error.ts";
 import { JsonFields, writeFileAtomic } from "../util/fs.ts";
-import { createPool, decodeMean, parseCiphertexts, plaintextCount } from "../he/mod.ts";
-import { type Channel, type DecryptMessage, listen, refuse as refuseChannel } from "../net/mod.ts";
+import { sha256Hex, toHex } from "../util/hex.ts";
 import type { Logger } from "../util/log.ts";
-import { tokenMatches } from "./auth.ts";
-import { type Bundle, federationCodec } from "../federation/bundle.ts";
-import { sealModel } from "../secagg/seal.ts";
+import { createPool, decodeMean, type PaillierPool } from "../he/mod.ts";
+import { applyUpdate } from "../nn/mod.ts";
+import { type Channel, type DecryptMessage, listen } from "../net/mod.ts";
+import { sealModel, signModel } from "../secagg/mod.ts";
+import {
+  type Bundle,
+  clientWeightCap,
+  federationCodec,
+  maxFrameBytes,
+  type OwnerCredentials,
+  updateCount,
+} from "../federation/mod.ts";
+import { receiveHello, refusePeer, tokenMatches } from "./peer_auth.ts";
+import { checkDecryptRequest, type PolicyContext } from "./owner_policy.ts";
+import { trySend } from "./collect.ts";
 
 /** Options of {@linkcode runOwnerService}. */
 export interface OwnerServiceOptions {
@@ -36,29 +48,34 @@ export interface OwnerServiceOptions {
   readonly onListen?: (port: number) => void;
 }
 
-/**
- * Runs the owner service until the last round's model is sealed.
- *
- * @param options Bundle, address, workers.
- * @returns The path of the final model file.
- * @throws {FlheError} If the bundle lacks the secret key, group key or model.
- *
- * @example Usage
- * ```ts
- * import { runOwnerService } from "./owner_service.ts";
- * import { loadBundle } from "../federation/bundle.ts";
- * import { createLogger } from "../util/log.ts";
- * await runOwnerService({ bundle: await loadBundle("federation/owner"), hostname: "127.0.0.1",
- *   port: 8766, log: createLogger("owner") });
- * ```
- */
-export async function runOwnerService(options: OwnerServiceOptions): Promise<string> {
-  const { bundle, log } = options;
-  const { config, publicKey, secretKey, groupKey, credentials, initialModel } = bundle;
-  if (credentials.role !== "owner" || !secretKey || !groupKey || !initialModel) {
+/** The owner's decisions so far. */
+interface OwnerState {
+  /** The last round decided (decrypted or burned; 0: none). */
+  round: number;
+  /** The model after the last decrypted round. */
+  model: Float32Array;
+  /** The round of `model`. */
+  modelRound: number;
+  /** The answer for `round`, if it was decrypted. */
+  answer?: { readonly payload: Uint8Array; readonly signature: string };
+}
+
+interface OwnerParts {
+  readonly bundle: Bundle;
+  readonly policy: PolicyContext;
+  readonly pool: PaillierPool;
+  readonly stateDir: string;
+  readonly log: Logger;
+}
+
+function checkOwnerBundle(bundle: Bundle): OwnerCredentials {
+  const { credentials, secretKey, groupKey, initialModel, ownerSigningKey, config } = bundle;
+  if (
+    credentials.role !== "owner" || !secretKey || !groupKey || !initialModel || !ownerSigningKey
+  ) {
     throw new FlheError(
       "input",
-      `${bundle.dir}: not an owner bundle (needs credentials.json with role owner, secret.json, group.key, model.f32)`,
+      `${bundle.dir}: not an owner bundle (needs credentials.json with role owner, secret.json, group.key, signing.json, model.f32)`,
     );
   }
   if (config.mode !== "owner") {
@@ -67,201 +84,304 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       `${bundle.dir}: federation is in ${config.mode} mode; the owner service is for owner mode`,
     );
   }
-  const codec = federationCodec(config);
-  const count = plaintextCount(codec, config.parameterCount);
-  const stateDir = `${bundle.dir}/state`;
-  // The decrypted models are the owner's alone.
+  return credentials;
+}
+
+async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
+  const { bundle, stateDir } = parts;
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  let model = Float32Array.from(initialModel);
-  let lastRound = 0;
-  let lastSealed: Uint8Array | undefined;
   const statePath = `${stateDir}/owner.json`;
-  const stateText = await Deno.readTextFile(statePath).catch((e) => {
+  const text = await Deno.readTextFile(statePath).catch((e) => {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new FlheError("input", `${statePath}: cannot read (${(e as Error).message})`);
   });
-  if (stateText !== undefined) {
-    // Written after the model file of its round: a crash in between leaves the
-    // previous round named here, whose model is complete.
-    let round: number;
-    try {
-      round = new JsonFields(statePath, JSON.parse(stateText)).number("round", 1, 1_000_000);
-    } catch (e) {
-      throw new FlheError(
-        "input",
-        `${statePath}: ${(e as Error).message}; move it away to start afresh`,
-      );
-    }
-    const modelPath = `${stateDir}/model-round-${round}.f32`;
-    const bytes = await Deno.readFile(modelPath).catch(() => new Uint8Array(0));
-    if (bytes.length !== config.parameterCount * 4) {
-      throw new FlheError(
-        "input",
-        `${modelPath}: missing or ${bytes.length} bytes, expected ${config.parameterCount * 4}`,
-      );
-    }
-    model = new Float32Array(bytes.buffer, 0, config.parameterCount);
-    lastRound = round;
-    lastSealed = await sealModel(groupKey, lastRound, config.fingerprint, model);
-    log.info(`resuming at round ${lastRound} from ${stateDir}`);
+  const initial = Float32Array.from(bundle.initialModel!);
+  if (text === undefined) return { round: 0, model: initial, modelRound: 0 };
+  let round: number;
+  let modelRound: number;
+  try {
+    const f = new JsonFields(statePath, JSON.parse(text));
+    round = f.number("round", 0, 1_000_000);
+    modelRound = f.number("modelRound", 0, round);
+  } catch (e) {
+    throw new FlheError(
+      "input",
+      `${statePath}: ${(e as Error).message}; move it away to start afresh`,
+    );
   }
+  if (modelRound === 0) return { round, model: initial, modelRound };
+  const modelPath = `${stateDir}/model-round-${modelRound}.f32`;
+  const bytes = await Deno.readFile(modelPath).catch(() => new Uint8Array(0));
+  if (bytes.length !== bundle.config.parameterCount * 4) {
+    throw new FlheError(
+      "input",
+      `${modelPath}: missing or ${bytes.length} bytes, expected ${
+        bundle.config.parameterCount * 4
+      }`,
+    );
+  }
+  const model = new Float32Array(bytes.buffer, 0, bundle.config.parameterCount);
+  const state: OwnerState = { round, model, modelRound };
+  if (modelRound === round) state.answer = await seal(parts, round, model);
+  parts.log.info(`resuming at round ${round} (model of round ${modelRound}) from ${stateDir}`);
+  return state;
+}
 
-  const pool = await createPool({ publicKey, secretKey, workers: options.workers });
-  const finished = Promise.withResolvers<string>();
-  let serverConnected = false;
+async function saveOwnerState(parts: OwnerParts, state: OwnerState): Promise<void> {
+  await writeFileAtomic(
+    `${parts.stateDir}/owner.json`,
+    JSON.stringify({ round: state.round, modelRound: state.modelRound }) + "\n",
+    0o600,
+  );
+}
 
-  const handle = async (m: DecryptMessage): Promise<Uint8Array> => {
-    if (m.round === lastRound && lastSealed) {
+async function seal(
+  parts: OwnerParts,
+  round: number,
+  model: Float32Array,
+): Promise<{ payload: Uint8Array; signature: string }> {
+  const { config, groupKey, ownerSigningKey } = parts.bundle;
+  const payload = await sealModel(groupKey!, round, config.fingerprint, model);
+  const signature = await signModel(ownerSigningKey!.signing.privateKey, {
+    context: config.fingerprint,
+    round,
+    digest: await sha256Hex(payload),
+  });
+  return { payload, signature: toHex(signature) };
+}
+
+/** Decides one request; the state is burned for the round before any decryption. */
+async function decide(
+  parts: OwnerParts,
+  state: OwnerState,
+  m: DecryptMessage,
+): Promise<{ payload: Uint8Array; signature: string }> {
+  const { config } = parts.bundle;
+  if (m.round === state.round) {
+    if (state.answer) return state.answer;
+    throw new FlheError(
+      "protocol",
+      `round ${m.round} was refused before and is not decrypted again`,
+    );
+  }
+  if (m.round < state.round || m.round > config.rounds) {
+    throw new FlheError(
+      "protocol",
+      `round ${m.round} refused: the owner is at round ${state.round} of ${config.rounds}`,
+    );
+  }
+  state.round = m.round;
+  state.answer = undefined;
+  await saveOwnerState(parts, state);
+  const totalWeight = await checkDecryptRequest(parts.policy, m);
+  const plaintexts = await parts.pool.decrypt(m.payload.slice());
+  let mean: Float32Array;
+  try {
+    mean = decodeMean(
+      plaintexts,
+      config.parameterCount,
+      totalWeight,
+      parts.bundle.publicKey.n,
+      federationCodec(config),
+    );
+  } catch {
+    // Which slot overflowed is secret-derived: say only that it failed.
+    throw new FlheError("protocol", `round ${m.round} refused: the aggregate does not decode`);
+  }
+  const next = applyUpdate(state.model, mean);
+  const answer = await seal(parts, m.round, next);
+  await writeFileAtomic(
+    `${parts.stateDir}/model-round-${m.round}.f32`,
+    new Uint8Array(next.buffer),
+    0o600,
+  );
+  state.model = next;
+  state.modelRound = m.round;
+  state.answer = answer;
+  await saveOwnerState(parts, state);
+  return answer;
+}
+
+/** Sends a restarted server the last model sealed (sealed again if a later round was refused). */
+async function answerRecover(
+  parts: OwnerParts,
+  state: OwnerState,
+  channel: Channel,
+): Promise<void> {
+  if (state.modelRound === 0) {
+    trySend(channel, {
+      type: "error",
+      code: "unavailable",
+      message: "no round has been sealed yet",
+    });
+    return;
+  }
+  const answer = state.round === state.modelRound && state.answer
+    ? state.answer
+    : await seal(parts, state.modelRound, state.model);
+  trySend(channel, { type: "sealed", round: state.modelRound, decryptSeconds: 0, ...answer });
+  parts.log.info(`a restarted server recovered the model of round ${state.modelRound}`);
+}
+
+/** Serves one authenticated server connection until it closes or says done. */
+async function serveServer(
+  parts: OwnerParts,
+  state: OwnerState,
+  channel: Channel,
+): Promise<"done" | "closed"> {
+  const { log } = parts;
+  for (;;) {
+    let m;
+    try {
+      m = await channel.receive();
+    } catch {
+      log.info("server disconnected");
+      return "closed";
+    }
+    if (m.type === "done") return "done";
+    if (m.type === "recover") {
+      await answerRecover(parts, state, channel);
+      continue;
+    }
+    if (m.type !== "decrypt") {
+      trySend(channel, {
+        type: "error",
+        code: "protocol",
+        message: `unexpected ${m.type} message`,
+      });
+      continue;
+    }
+    if (m.round === state.round && state.answer) {
       log.info(
         `round ${m.round} asked again: sending the model already sealed (no second decryption)`,
       );
-      return lastSealed;
+      trySend(channel, { type: "sealed", round: m.round, decryptSeconds: 0, ...state.answer });
+      continue;
     }
-    if (m.round !== lastRound + 1) {
-      throw new FlheError(
-        "protocol",
-        `decrypt request for round ${m.round}, but the owner is at round ${lastRound}`,
-      );
-    }
-    // The owner cannot see inside the aggregate: it can only check that the
-    // server names distinct clients of this federation.
-    const known = (id: string) => /^client-\d+$/.test(id) && Number(id.slice(7)) <= config.clients;
-    const stranger = m.contributors.find((id) => !known(id));
-    if (stranger !== undefined) {
-      throw new FlheError(
-        "protocol",
-        `decrypt request names ${stranger}, not a client of this federation`,
-      );
-    }
-    const unique = new Set(m.contributors);
-    if (unique.size !== m.contributors.length) {
-      throw new FlheError("protocol", `decrypt request lists a contributor twice`);
-    }
-    if (unique.size < config.minClients) {
-      throw new FlheError(
-        "protocol",
-        `round ${m.round} aggregate has ${unique.size} contributors, fewer than minClients ${config.minClients}: refusing to decrypt`,
-      );
-    }
-    if (m.count !== count) {
-      throw new FlheError("protocol", `decrypt count ${m.count}, expected ${count}`);
-    }
-    if (m.totalWeight > codec.maxTotalWeight) {
-      throw new FlheError(
-        "protocol",
-        `totalWeight ${m.totalWeight} exceeds maxTotalWeight ${codec.maxTotalWeight}`,
-      );
-    }
-    parseCiphertexts(publicKey, m.payload, count, `aggregate of round ${m.round}`);
-    const plaintexts = await pool.decrypt(m.payload.slice());
-    const mean = decodeMean(plaintexts, config.parameterCount, m.totalWeight, publicKey.n, codec);
-    const next = new Float32Array(model.length);
-    for (let i = 0; i < next.length; i++) next[i] = model[i]! + mean[i]!;
-    const sealed = await sealModel(groupKey, m.round, config.fingerprint, next);
-    await writeFileAtomic(
-      `${stateDir}/model-round-${m.round}.f32`,
-      new Uint8Array(next.buffer),
-      0o600,
-    );
-    await writeFileAtomic(statePath, JSON.stringify({ round: m.round }) + "\n", 0o600);
-    model = next;
-    lastRound = m.round;
-    lastSealed = sealed;
-    return sealed;
-  };
-
-  const onChannel = async (channel: Channel) => {
-    const refuse = (code: FlheError["code"], message: string) => {
-      log.warn(`refused ${channel.peer}: ${message}`);
-      refuseChannel(channel, code, message);
-    };
-    let hello;
+    const start = performance.now();
     try {
-      hello = await channel.receive(10_000);
-    } catch {
-      return channel.close("no hello");
+      const answer = await decide(parts, state, m);
+      const decryptSeconds = (performance.now() - start) / 1000;
+      trySend(channel, { type: "sealed", round: m.round, decryptSeconds, ...answer });
+      log.info(
+        `round ${m.round}: sealed the model of ${m.set.length} clients in ${
+          decryptSeconds.toFixed(2)
+        } s`,
+      );
+    } catch (e) {
+      const message = e instanceof FlheError ? e.message : `round ${m.round} refused`;
+      log.warn(message);
+      trySend(channel, { type: "error", code: "protocol", message });
     }
-    if (hello.type !== "hello" || hello.role !== "server") {
-      return refuse("protocol", "expected a server hello");
-    }
-    if (!(await tokenMatches(hello.token, credentials.serverTokenSha256))) {
-      return refuse("auth", "wrong server token");
-    }
-    if (hello.fingerprint !== config.fingerprint) {
-      return refuse("auth", "public key fingerprint differs");
-    }
-    if (serverConnected) return refuse("auth", "a server is already connected");
-    serverConnected = true;
-    channel.send({
-      type: "welcome",
-      id: "server",
-      completedRounds: lastRound,
-      rounds: config.rounds,
-    });
-    log.info(`server connected from ${channel.peer}`);
-    try {
-      for (;;) {
-        const m = await channel.receive();
-        if (m.type !== "decrypt") {
-          channel.send({
-            type: "error",
-            code: "protocol",
-            message: `unexpected ${m.type} message`,
-          });
-          continue;
-        }
-        const start = performance.now();
-        try {
-          const sealed = await handle(m);
-          const decryptSeconds = (performance.now() - start) / 1000;
-          channel.send({ type: "sealed", round: m.round, decryptSeconds, payload: sealed });
-          log.info(
-            `round ${m.round}: decrypted the aggregate of ${m.contributors.length} clients in ${
-              decryptSeconds.toFixed(2)
-            } s`,
-          );
-          if (m.round === config.rounds) {
-            finished.resolve(`${stateDir}/model-round-${m.round}.f32`);
-          }
-        } catch (e) {
-          const message = e instanceof Error ? e.message : String(e);
-          log.warn(`round ${m.round}: ${message}`);
-          channel.send({
-            type: "error",
-            code: e instanceof FlheError ? e.code : "protocol",
-            message,
-          });
-        }
-      }
-    } catch {
-      log.info("server disconnected");
-    } finally {
-      serverConnected = false;
-    }
-  };
+  }
+}
 
-  const listener = await listen({
-    hostname: options.hostname,
-    port: options.port,
-    maxFrameBytes: count * publicKey.ciphertextBytes + 70_000,
-    cert: options.tls?.cert,
-    key: options.tls?.key,
-    onChannel: (ch) => void onChannel(ch),
-    onInvalid: (peer, e) => log.warn(`rejected a frame from ${peer}: ${e.message}`),
+/**
+ * Runs the owner service until the server says the federation is done.
+ *
+ * @param options Bundle, address, workers.
+ * @returns The path of the last model file (the initial model if no round was decrypted).
+ * @throws {FlheError} If the bundle lacks the secret key, group key, signing key or model.
+ *
+ * @example Usage
+ * ```ts
+ * import { runOwnerService } from "./owner_service.ts";
+ * import { loadBundle } from "../federation/mod.ts";
+ * import { createLogger } from "../util/log.ts";
+ * await runOwnerService({ bundle: await loadBundle("federation/owner"), hostname: "127.0.0.1",
+ *   port: 8766, log: createLogger("owner") });
+ * ```
+ */
+export async function runOwnerService(options: OwnerServiceOptions): Promise<string> {
+  const { bundle, log } = options;
+  const credentials = checkOwnerBundle(bundle);
+  const { config, publicKey } = bundle;
+  const pool = await createPool({
+    publicKey,
+    secretKey: bundle.secretKey,
+    workers: options.workers,
   });
-  log.info(
-    `decryption service on ${options.tls ? "wss" : "ws"}://${listener.hostname}:${listener.port} ` +
-      `(key ${config.fingerprint.slice(0, 16)}..., ${pool.workers} workers)`,
-  );
-  options.onListen?.(listener.port);
-  if (lastRound >= config.rounds) finished.resolve(`${stateDir}/model-round-${lastRound}.f32`);
+  const parts: OwnerParts = {
+    bundle,
+    pool,
+    log,
+    stateDir: `${bundle.dir}/state`,
+    policy: {
+      config,
+      peers: bundle.peers,
+      publicKey,
+      count: updateCount(config),
+      weightCap: clientWeightCap(config),
+    },
+  };
+  const finished = Promise.withResolvers<void>();
+  let serverConnected = false;
   try {
-    const path = await finished.promise;
-    log.info(`final model of round ${config.rounds} written to ${path}`);
-    await new Promise((r) => setTimeout(r, 200));
+    const state = await loadOwnerState(parts);
+    const onChannel = async (channel: Channel) => {
+      const hello = await receiveHello(channel, "server", log);
+      if (!hello) return;
+      if (
+        !(await tokenMatches(
+          hello.token,
+          credentials.serverTokenSha256,
+        ))
+      ) {
+        return refusePeer(channel, log, "auth", "wrong server token");
+      }
+      if (hello.fingerprint !== config.fingerprint) {
+        return refusePeer(channel, log, "auth", "public key fingerprint differs");
+      }
+      if (serverConnected) {
+        return refusePeer(channel, log, "unavailable", "a server is already connected");
+      }
+      serverConnected = true;
+      channel.authenticate({
+        maxMessageBytes: 70_000,
+        byType: { decrypt: maxFrameBytes(config, publicKey) },
+      });
+      trySend(channel, {
+        type: "welcome",
+        id: "server",
+        completedRounds: state.round,
+        rounds: config.rounds,
+      });
+      log.info(`server connected from ${channel.peer}`);
+      try {
+        if (await serveServer(parts, state, channel) === "done") finished.resolve();
+      } finally {
+        serverConnected = false;
+      }
+    };
+    const listener = await listen({
+      hostname: options.hostname,
+      port: options.port,
+      maxFrameBytes: maxFrameBytes(config, publicKey),
+      cert: options.tls?.cert,
+      key: options.tls?.key,
+      onChannel: (ch) => void onChannel(ch),
+      authenticateOnWelcome: false,
+      onWarning: (m) => log.warn(m),
+      onInvalid: (peer, e) => log.warn(`rejected a frame from ${peer}: ${e.message}`),
+    });
+    log.info(
+      `decryption service on ${
+        options.tls ? "wss" : "ws"
+      }://${listener.hostname}:${listener.port} ` +
+        `(key ${config.fingerprint.slice(0, 16)}..., ${pool.workers} workers)`,
+    );
+    options.onListen?.(listener.port);
+    try {
+      await finished.promise;
+    } finally {
+      await listener.close();
+    }
+    const path = state.modelRound > 0
+      ? `${parts.stateDir}/model-round-${state.modelRound}.f32`
+      : `${bundle.dir}/model.f32`;
+    log.info(`federation done; the model of round ${state.modelRound} is in ${path}`);
     return path;
   } finally {
     pool.close();
-    await listener.close();
   }
 }

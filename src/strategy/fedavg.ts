@@ -1,266 +1,296 @@
 /**
- * Aggregation strategies, shaped like Flower's `Strategy`: configure a round
- * for the available clients, check each result as it arrives, aggregate the
- * results (given the failures), aggregate the evaluations. `FedAvgHE`
- * multiplies Paillier ciphertexts and never sees a plaintext weight;
- * plaintext `FedAvg` fits beside it for comparison runs.
+ * FedAvg, the round bookkeeping both FedAvg strategies share: client
+ * selection (Flower's `fraction_fit`, `min_fit_clients`,
+ * `min_available_clients`), the announced set with its weight caps, the
+ * updates accepted for it, and the weighted evaluation. What an update is
+ * (ciphertexts or floats) and how updates combine is given by the concrete
+ * strategy.
  *
  * @module
  */
 
 import { FlheError } from "../util/error.ts";
-import {
-  type CodecParams,
-  type PaillierPool,
-  parseCiphertexts,
-  plaintextCount,
-  type PublicKey,
-} from "../he/mod.ts";
-import type { FitMessage, ModelMessage, ReportMessage, UpdateMessage } from "../net/mod.ts";
-import type { FederationConfig } from "../federation/bundle.ts";
+import type { Contribution, ReportMessage, SetMember, UpdateMessage } from "../net/mod.ts";
+import type {
+  Aggregate,
+  Announcement,
+  Evaluation,
+  Failure,
+  FitInstructions,
+  Strategy,
+} from "./strategy.ts";
 
-/** What a round asks of which clients. */
-export interface FitInstructions {
-  /** Ids of the selected clients. */
-  readonly clients: readonly string[];
-  /** The configuration sent to each. */
-  readonly fit: FitMessage;
+/** Local training settings sent with each fit. */
+export interface TrainingConfig {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly optimizer: "sgd" | "momentum" | "nesterov" | "adam";
+  readonly learningRate: number;
+  readonly momentum: number;
+  readonly schedule: "constant" | "cosine";
 }
 
-/** A checked update, ready to aggregate. */
-export interface FitResult {
-  /** The client that sent it. */
-  readonly clientId: string;
-  /** The update as received. */
-  readonly update: UpdateMessage;
-  /** The parsed payload, in the strategy's own form. */
-  readonly parsed: unknown;
-}
-
-/** A selected client that gave no usable result. */
-export interface Failure {
-  readonly clientId: string;
-  readonly reason: string;
-}
-
-/** A round's aggregate, ready to be finished (decrypted) and sent to clients. */
-export interface Aggregate {
-  /** The payload of the model message (ciphertexts or plain sums). */
-  readonly payload: Uint8Array;
-  /** Kind of the model message. */
-  readonly kind: ModelMessage["kind"];
-  /** Sum of the contributors' weights. */
-  readonly totalWeight: number;
-  /** Ids of the clients in the aggregate. */
-  readonly contributors: readonly string[];
-}
-
-/** A strategy, in the spirit of Flower's `Strategy`. */
-export interface Strategy {
-  /** Name for logs and history. */
-  readonly name: string;
-  /**
-   * Selects clients and builds the round's fit configuration.
-   *
-   * @param round The round (1-based).
-   * @param available Ids of connected clients.
-   * @returns The instructions, or `null` while too few clients are available.
-   */
-  configureFit(round: number, available: readonly string[]): FitInstructions | null;
-  /**
-   * Checks one update as it arrives.
-   *
-   * @param update The update.
-   * @param acceptedWeight Sum of the weights already accepted this round.
-   * @returns The parsed payload.
-   * @throws {FlheError} `protocol` naming what is wrong.
-   */
-  checkUpdate(update: UpdateMessage, acceptedWeight: number): unknown;
-  /**
-   * Aggregates the accepted results.
-   *
-   * @param round The round.
-   * @param results Accepted results.
-   * @param failures Selected clients without a result.
-   * @returns The aggregate, or `null` if the round cannot complete.
-   */
-  aggregateFit(
-    round: number,
-    results: readonly FitResult[],
-    failures: readonly Failure[],
-  ): Promise<Aggregate | null>;
-  /**
-   * Combines the clients' evaluations, weighted by test examples.
-   *
-   * @param reports The reports.
-   * @returns Weighted loss and accuracy.
-   */
-  aggregateEvaluate(reports: readonly ReportMessage[]): { loss: number; accuracy: number };
-}
-
-/** Options shared by the FedAvg strategies (Flower's names). */
+/** Options shared by the FedAvg strategies (Flower's names where they exist). */
 export interface FedAvgOptions {
-  /** Fewest clients to train in a round. */
+  /** Fewest clients to contribute to a round. */
   readonly minFitClients: number;
   /** Fewest connected clients before a round starts. */
   readonly minAvailableClients: number;
   /** Fraction of available clients selected per round (default 1). */
   readonly fractionFit?: number;
-  /** Whether a round may complete despite failures (default true). */
-  readonly acceptFailures?: boolean;
+  /** Largest weight one client may declare. */
+  readonly maxClientWeight: number;
+  /** Whether a member that failed to upload may be dropped by one re-announcement. */
+  readonly allowReannounce: boolean;
+  /** Local training of each round. */
+  readonly training: TrainingConfig;
+  /** Seed from which each round's shuffle seed derives. */
+  readonly seed: number;
 }
 
-function fedAvgBase(config: FederationConfig, options: FedAvgOptions) {
-  const fraction = options.fractionFit ?? 1;
+/** What a concrete strategy makes of one update. */
+export interface CheckedUpdate {
+  /** The payload to combine. */
+  readonly payload: Uint8Array;
+  /** The signed contribution the owner will check. */
+  readonly contribution: Contribution;
+}
+
+/** The parts that differ between FedAvg and FedAvgHE. */
+export interface UpdateRules {
+  /** Strategy name. */
+  readonly name: string;
+  /** Values (or ciphertexts) per update. */
+  readonly count: number;
+  /** Checks one update's payload and signature against the announcement. */
+  check(
+    clientId: string,
+    update: UpdateMessage,
+    announcement: Announcement,
+  ): Promise<CheckedUpdate>;
+  /** Combines the members' payloads. */
+  combine(payloads: readonly Uint8Array[]): Promise<Uint8Array>;
+}
+
+interface RoundState {
+  readonly round: number;
+  readonly selected: ReadonlySet<string>;
+  announcement?: Announcement;
+  reannounced: boolean;
+  /** Everyone announced this round, in any attempt. */
+  readonly announced: Set<string>;
+  readonly accepted: Map<string, CheckedUpdate>;
+  readonly failures: Failure[];
+}
+
+function weightedEvaluation(reports: readonly ReportMessage[]): Evaluation {
+  const total = reports.reduce((s, r) => s + r.examples, 0);
+  if (total === 0) return { loss: NaN, accuracy: NaN };
   return {
-    configureFit(round: number, available: readonly string[]): FitInstructions | null {
+    loss: reports.reduce((s, r) => s + r.loss * r.examples, 0) / total,
+    accuracy: reports.reduce((s, r) => s + r.accuracy * r.examples, 0) / total,
+  };
+}
+
+/**
+ * Builds a FedAvg-shaped {@linkcode Strategy} from the rules of its updates.
+ *
+ * @param options Client counts, caps and training settings.
+ * @param rules How updates are checked and combined.
+ * @returns The strategy.
+ *
+ * @example Usage
+ * ```ts
+ * import { createFedAvgCore } from "./fedavg.ts";
+ * declare const rules: import("./fedavg.ts").UpdateRules;
+ * declare const options: import("./fedavg.ts").FedAvgOptions;
+ * const strategy = createFedAvgCore(options, rules);
+ * ```
+ */
+export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): Strategy {
+  let state: RoundState | undefined;
+  // Members of the last round's set that broke it sit out the next round
+  // when enough others are available, so one client cannot stall every round.
+  let benched = new Set<string>();
+  const current = (): RoundState => {
+    if (!state) throw new FlheError("protocol", "no round is open");
+    return state;
+  };
+  const announce = (s: RoundState, set: SetMember[], attempt: number): Announcement | null => {
+    if (set.length < options.minFitClients) return null;
+    s.announcement = { round: s.round, attempt, set };
+    for (const m of set) s.announced.add(m.id);
+    s.accepted.clear();
+    return s.announcement;
+  };
+  return {
+    name: rules.name,
+    get failures() {
+      return current().failures;
+    },
+    configureFit(round, baseRound, available): FitInstructions | null {
       if (available.length < options.minAvailableClients) return null;
-      const count = Math.max(options.minFitClients, Math.ceil(available.length * fraction));
-      const clients = [...available].sort().slice(0, count);
+      if (state?.round !== round) benched = breakers(state);
+      const rested = available.filter((id) => !benched.has(id));
+      const pool = rested.length >= options.minAvailableClients ? rested : available;
+      const fraction = options.fractionFit ?? 1;
+      const count = Math.max(options.minFitClients, Math.ceil(pool.length * fraction));
+      const clients = [...pool].sort(compareIds).slice(0, count);
+      state = {
+        round,
+        selected: new Set(clients),
+        reannounced: false,
+        announced: new Set(),
+        accepted: new Map(),
+        failures: [],
+      };
       return {
         clients,
         fit: {
           type: "fit",
           round,
-          epochs: config.training.epochs,
-          batchSize: config.training.batchSize,
-          optimizer: config.training.optimizer,
-          learningRate: config.training.learningRate,
-          momentum: config.training.momentum,
-          schedule: config.training.schedule,
-          seed: (config.data.seed * 1_000_003 + round) >>> 0,
+          baseRound,
+          ...options.training,
+          seed: (options.seed * 1_000_003 + round) >>> 0,
         },
       };
     },
-    enough(results: readonly FitResult[], failures: readonly Failure[]): boolean {
-      if (results.length < options.minFitClients) return false;
-      return failures.length === 0 || (options.acceptFailures ?? true);
+    configureAnnounce(ready) {
+      const s = current();
+      const set: SetMember[] = [];
+      for (const r of ready) {
+        if (!s.selected.has(r.clientId)) continue;
+        if (r.weight > options.maxClientWeight) {
+          s.failures.push({
+            clientId: r.clientId,
+            reason: `declared weight ${r.weight} exceeds the cap ${options.maxClientWeight}`,
+          });
+        } else set.push({ id: r.clientId, weight: r.weight });
+      }
+      return announce(s, set.sort((a, b) => compareIds(a.id, b.id)), 1);
     },
-    aggregateEvaluate(reports: readonly ReportMessage[]): { loss: number; accuracy: number } {
-      const total = reports.reduce((s, r) => s + r.examples, 0);
-      if (total === 0) return { loss: NaN, accuracy: NaN };
+    reannounce() {
+      const s = current();
+      if (!options.allowReannounce || s.reannounced || !s.announcement) return null;
+      s.reannounced = true;
+      // Only the members whose upload arrived stay; they mask afresh for the new set.
+      return announce(s, s.announcement.set.filter((m) => s.accepted.has(m.id)), 2);
+    },
+    async acceptUpdate(clientId, update) {
+      const s = current();
+      const a = s.announcement;
+      if (!a) throw new FlheError("protocol", `no set has been announced for round ${s.round}`);
+      if (update.round !== a.round || update.attempt !== a.attempt) {
+        throw new FlheError(
+          "protocol",
+          `update for round ${update.round} attempt ${update.attempt}, but round ${a.round} attempt ${a.attempt} is open`,
+        );
+      }
+      const member = a.set.find((m) => m.id === clientId);
+      if (!member) throw new FlheError("protocol", `${clientId} is not in the announced set`);
+      if (s.accepted.has(clientId)) {
+        throw new FlheError("protocol", `${clientId} already sent its update for this round`);
+      }
+      if (update.weight !== member.weight) {
+        throw new FlheError(
+          "protocol",
+          `update weight ${update.weight} differs from the announced ${member.weight}`,
+        );
+      }
+      if (update.count !== rules.count) {
+        throw new FlheError("protocol", `update count ${update.count}, expected ${rules.count}`);
+      }
+      s.accepted.set(clientId, await rules.check(clientId, update, a));
+    },
+    missing() {
+      const s = current();
+      return (s.announcement?.set ?? []).map((m) => m.id).filter((id) => !s.accepted.has(id));
+    },
+    fail(failure) {
+      current().failures.push(failure);
+    },
+    async aggregateFit(): Promise<Aggregate | null> {
+      const s = current();
+      const a = s.announcement;
+      if (!a || a.set.some((m) => !s.accepted.has(m.id))) return null;
+      const checked = a.set.map((m) => s.accepted.get(m.id)!);
       return {
-        loss: reports.reduce((s, r) => s + r.loss * r.examples, 0) / total,
-        accuracy: reports.reduce((s, r) => s + r.accuracy * r.examples, 0) / total,
+        announcement: a,
+        contributions: checked.map((c) => c.contribution),
+        totalWeight: a.set.reduce((sum, m) => sum + m.weight, 0),
+        payload: await rules.combine(checked.map((c) => c.payload)),
+        count: rules.count,
       };
     },
+    aggregateEvaluate: weightedEvaluation,
   };
 }
 
-function checkWeight(update: UpdateMessage, acceptedWeight: number, maxTotalWeight: number): void {
-  if (acceptedWeight + update.weight > maxTotalWeight) {
-    throw new FlheError(
-      "protocol",
-      `update weight ${update.weight} would take the round's total past maxTotalWeight ${maxTotalWeight}`,
-    );
-  }
+/** Members of a round's announced set whose update did not arrive or was refused. */
+function breakers(state: RoundState | undefined): Set<string> {
+  const failed = new Set(state?.failures.map((f) => f.clientId));
+  return new Set([...state?.announced ?? []].filter((id) => failed.has(id)));
 }
 
 /**
- * FedAvgHE: checks every ciphertext as it arrives (`0 < c < n^2`,
- * `gcd(c, n) = 1`, count) and multiplies them slot-wise mod `n^2` in the
- * worker pool.
+ * Orders client ids by their number (`client-2` before `client-10`).
  *
- * @param config The federation.
- * @param publicKey Its public key.
- * @param codec Its codec parameters.
- * @param pool A worker pool for the public key (no secret needed).
- * @param options Client counts.
- * @returns The strategy.
+ * @param a An id.
+ * @param b Another id.
+ * @returns Negative, zero or positive.
  *
  * @example Usage
  * ```ts
- * import { createFedAvgHE } from "./fedavg.ts";
- * declare const bundle: import("../federation/bundle.ts").Bundle;
- * declare const codec: import("../he/mod.ts").CodecParams;
- * declare const pool: import("../he/mod.ts").PaillierPool;
- * createFedAvgHE(bundle.config, bundle.publicKey, codec, pool, { minFitClients: 2, minAvailableClients: 2 });
+ * import { compareIds } from "./fedavg.ts";
+ * ["client-10", "client-2"].sort(compareIds); // ["client-2", "client-10"]
  * ```
  */
-export function createFedAvgHE(
-  config: FederationConfig,
-  publicKey: PublicKey,
-  codec: CodecParams,
-  pool: PaillierPool,
-  options: FedAvgOptions,
-): Strategy {
-  const base = fedAvgBase(config, options);
-  const count = plaintextCount(codec, config.parameterCount);
-  return {
-    name: "FedAvgHE",
-    configureFit: base.configureFit,
-    aggregateEvaluate: base.aggregateEvaluate,
-    checkUpdate(update, acceptedWeight) {
-      if (update.count !== count) {
-        throw new FlheError(
-          "protocol",
-          `update count ${update.count}, expected ${count} ciphertexts`,
-        );
-      }
-      checkWeight(update, acceptedWeight, codec.maxTotalWeight);
-      // Checked here, on arrival, so the sender hears what was wrong; the
-      // bigints are not kept: the pool parses its own slices in parallel.
-      parseCiphertexts(publicKey, update.payload, count, `update of round ${update.round}`);
-      return update.payload;
-    },
-    async aggregateFit(_round, results, failures) {
-      if (!base.enough(results, failures)) return null;
-      return {
-        kind: config.mode === "owner" ? "sealed" : "aggregate",
-        payload: await pool.aggregate(results.map((r) => r.parsed as Uint8Array)),
-        totalWeight: results.reduce((s, r) => s + r.update.weight, 0),
-        contributors: results.map((r) => r.clientId),
-      };
-    },
-  };
+export function compareIds(a: string, b: string): number {
+  const na = Number(a.replace(/^\D+/, ""));
+  const nb = Number(b.replace(/^\D+/, ""));
+  return na - nb || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /**
  * Plaintext FedAvg: clients send their weighted update as float32; the
  * server sums them. The server sees every update: for comparison runs only.
  *
- * @param config The federation.
- * @param options Client counts.
+ * @param options Client counts, caps and training settings.
+ * @param parameterCount Model parameters.
  * @returns The strategy.
  *
  * @example Usage
  * ```ts
  * import { createFedAvg } from "./fedavg.ts";
- * declare const config: import("../federation/bundle.ts").FederationConfig;
- * createFedAvg(config, { minFitClients: 2, minAvailableClients: 2 });
+ * declare const options: import("./fedavg.ts").FedAvgOptions;
+ * createFedAvg(options, 61_706);
  * ```
  */
-export function createFedAvg(config: FederationConfig, options: FedAvgOptions): Strategy {
-  const base = fedAvgBase(config, options);
-  const count = config.parameterCount;
-  return {
+export function createFedAvg(options: FedAvgOptions, parameterCount: number): Strategy {
+  return createFedAvgCore(options, {
     name: "FedAvg",
-    configureFit: base.configureFit,
-    aggregateEvaluate: base.aggregateEvaluate,
-    checkUpdate(update, acceptedWeight) {
-      if (update.count !== count || update.payload.length !== count * 4) {
+    count: parameterCount,
+    check(clientId, update) {
+      if (update.payload.length !== parameterCount * 4) {
         throw new FlheError(
           "protocol",
-          `update count ${update.count}, expected ${count} float32 values`,
+          `update payload of ${update.payload.length} bytes, expected ${parameterCount} float32 values`,
         );
       }
-      checkWeight(update, acceptedWeight, config.encoding.maxTotalWeight);
       const values = new Float32Array(update.payload.slice().buffer);
       const bad = values.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw new FlheError("protocol", `update value [${bad}] is not finite`);
-      return values;
-    },
-    aggregateFit(_round, results, failures) {
-      if (!base.enough(results, failures)) return Promise.resolve(null);
-      const sum = new Float64Array(count);
-      for (const r of results) (r.parsed as Float32Array).forEach((v, i) => sum[i]! += v);
-      const payload = new Uint8Array(Float32Array.from(sum).buffer);
       return Promise.resolve({
-        kind: "plain",
-        payload,
-        totalWeight: results.reduce((s, r) => s + r.update.weight, 0),
-        contributors: results.map((r) => r.clientId),
+        payload: update.payload,
+        contribution: { id: clientId, digest: "0".repeat(64), signature: "0".repeat(128) },
       });
     },
-  };
+    combine(payloads) {
+      const sum = new Float64Array(parameterCount);
+      for (const p of payloads) {
+        new Float32Array(p.slice().buffer).forEach((v, i) => sum[i]! += v);
+      }
+      return Promise.resolve(new Uint8Array(Float32Array.from(sum).buffer));
+    },
+  });
 }

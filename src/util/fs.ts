@@ -113,7 +113,8 @@ export class JsonFields {
    */
   constructor(file: string, value: unknown, readonly prefix = "") {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new FlheError("input", `${file}: ${prefix || "top level"} is not a JSON object`);
+      const where = prefix ? `field "${prefix.replace(/\.$/, "")}"` : "top level";
+      throw new FlheError("input", `${file}: ${where} is not a JSON object`);
     }
     this.#file = file;
     this.#obj = value as Record<string, unknown>;
@@ -215,6 +216,21 @@ export class JsonFields {
   }
 
   /**
+   * A list of objects, each read through its own {@linkcode JsonFields}.
+   *
+   * @param field Field name.
+   * @param maxLength Longest list allowed.
+   * @returns One reader per entry.
+   */
+  objectList(field: string, maxLength: number): JsonFields[] {
+    const v = this.#obj[field];
+    if (!Array.isArray(v) || v.length > maxLength) {
+      this.#fail(field, `is missing, not a list, or longer than ${maxLength}`);
+    }
+    return v.map((entry, i) => new JsonFields(this.#file, entry, `${this.prefix}${field}[${i}].`));
+  }
+
+  /**
    * A nested object field.
    *
    * @param field Field name.
@@ -222,15 +238,5 @@ export class JsonFields {
    */
   object(field: string): JsonFields {
     return new JsonFields(this.#file, this.#obj[field], `${this.prefix}${field}.`);
-  }
-
-  /**
-   * Whether the field is present.
-   *
-   * @param field Field name.
-   * @returns `true` if present and not null.
-   */
-  has(field: string): boolean {
-    return this.#obj[field] !== undefined && this.#obj[field] !== null;
   }
 }

@@ -11,6 +11,7 @@ import {
 } from "./deps.ts";
 
 const keys: KeyPair = await generateKeyPair(512);
+const subgroupKeys: KeyPair = await generateKeyPair(512, { kind: "subgroup" });
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -67,6 +68,8 @@ Deno.test("loadPublicKey() names the file and field of a bad key file", async ()
     const good = JSON.parse(await Deno.readTextFile(path));
     const cases: [unknown, RegExp][] = [
       [{ ...good, fingerprint: "00" }, /"fingerprint" does not match/],
+      [{ ...good, kind: "fast" }, /"kind" is "fast", not one of standard, subgroup/],
+      [{ ...good, kind: "subgroup" }, /"fingerprint" does not match kind, n and hs/],
       [{ ...good, n: 12 }, /"n" is missing or not a string/],
       [{ ...good, hs: "xyz" }, /"hs" does not match/],
       [{ ...good, keyBits: 1024 }, /"keyBits" is 1024 but n has 512 bits/],
@@ -96,5 +99,85 @@ Deno.test("loadSecretKey() rejects primes that do not match n", async () => {
     await Deno.writeTextFile(path, JSON.stringify(body));
     await Deno.chmod(path, 0o600);
     await assert.rejects(() => loadSecretKey(path), /secret\.json: secret key: p \* q/);
+  });
+});
+
+Deno.test("savePublicKey() and saveSecretKey() write the kind; subgroup keys round-trip", async () => {
+  await withDir(async (dir) => {
+    await savePublicKey(`${dir}/public.json`, subgroupKeys.publicKey);
+    await saveSecretKey(`${dir}/secret.json`, subgroupKeys.secretKey);
+    const pub = JSON.parse(await Deno.readTextFile(`${dir}/public.json`));
+    const sec = JSON.parse(await Deno.readTextFile(`${dir}/secret.json`));
+    assert.equal(pub.kind, "subgroup");
+    assert.equal(pub.p0, undefined);
+    assert.equal(sec.kind, "subgroup");
+    assert.equal(BigInt("0x" + sec.p0), subgroupKeys.secretKey.p0);
+    assert.equal(BigInt("0x" + sec.q0), subgroupKeys.secretKey.q0);
+    const loadedPublic = await loadPublicKey(`${dir}/public.json`);
+    assert.equal(loadedPublic.kind, "subgroup");
+    assert.equal(loadedPublic.randomExponentBits, 112);
+    assert.equal(await fingerprint(loadedPublic), await fingerprint(subgroupKeys.publicKey));
+    const loaded = await loadSecretKey(`${dir}/secret.json`);
+    assert.equal(loaded.publicKey.kind, "subgroup");
+    assert.equal(loaded.secretKey.exponentP, subgroupKeys.secretKey.exponentP);
+    assert.equal(loaded.secretKey.exponentQ, subgroupKeys.secretKey.exponentQ);
+    // The public key in a secret file loads too.
+    assert.equal((await loadPublicKey(`${dir}/secret.json`)).kind, "subgroup");
+    // Standard keys say so.
+    await savePublicKey(`${dir}/standard.json`, keys.publicKey);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/standard.json`)).kind, "standard");
+  });
+});
+
+Deno.test("key files without a kind load as standard keys", async () => {
+  await withDir(async (dir) => {
+    // The files flhe wrote before key kinds existed.
+    const pk = keys.publicKey;
+    const common = {
+      version: 1,
+      keyBits: pk.keyBits,
+      n: pk.n.toString(16),
+      hs: pk.hs.toString(16),
+      fingerprint: await fingerprint(pk),
+    };
+    await Deno.writeTextFile(
+      `${dir}/public.json`,
+      JSON.stringify({ format: "flhe-paillier-public", ...common }),
+    );
+    const secretPath = `${dir}/secret.json`;
+    await Deno.writeTextFile(
+      secretPath,
+      JSON.stringify({
+        format: "flhe-paillier-secret",
+        ...common,
+        p: keys.secretKey.p.toString(16),
+        q: keys.secretKey.q.toString(16),
+      }),
+      { mode: 0o600 },
+    );
+    await Deno.chmod(secretPath, 0o600);
+    const loadedPublic = await loadPublicKey(`${dir}/public.json`);
+    assert.equal(loadedPublic.kind, "standard");
+    assert.equal(loadedPublic.randomExponentBits, 256);
+    const loaded = await loadSecretKey(secretPath);
+    assert.equal(loaded.secretKey.kind, "standard");
+    assert.equal(loaded.secretKey.exponentP, keys.secretKey.p - 1n);
+  });
+});
+
+Deno.test("loadSecretKey() names a missing or wrong p0 of a subgroup key", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/secret.json`;
+    await saveSecretKey(path, subgroupKeys.secretKey);
+    const good = JSON.parse(await Deno.readTextFile(path));
+    const cases: [unknown, RegExp][] = [
+      [{ ...good, p0: undefined }, /secret\.json: field "p0" is missing/],
+      [{ ...good, q0: "zz" }, /secret\.json: field "q0" does not match/],
+      [{ ...good, p0: (subgroupKeys.secretKey.p0! + 2n).toString(16) }, /p0 is not an odd factor/],
+    ];
+    for (const [body, pattern] of cases) {
+      await Deno.writeTextFile(path, JSON.stringify(body));
+      await assert.rejects(() => loadSecretKey(path), pattern);
+    }
   });
 });

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
-import { createPool, generateKeyPair, type KeyPair, readBigint, writeBigint } from "./deps.ts";
+import { PrivateKey as RefPrivateKey, PublicKey as RefPublicKey } from "paillier-bigint";
+import {
+  createPool,
+  generateKeyPair,
+  type KeyPair,
+  modInv,
+  readBigint,
+  writeBigint,
+} from "./deps.ts";
 
 const keys: KeyPair = await generateKeyPair(512);
+const subgroupKeys: KeyPair = await generateKeyPair(512, { kind: "subgroup" });
 
 function plaintexts(values: bigint[], width: number): Uint8Array {
   const out = new Uint8Array(values.length * width);
@@ -74,6 +83,50 @@ Deno.test("createPool() aggregate() sums vectors slot-wise across workers", asyn
     );
     await assert.rejects(() => pool.aggregate([cts[0]!, cts[1]!.subarray(1)]), /equal/);
     await assert.rejects(() => pool.aggregate([]), /equal/);
+  } finally {
+    pool.close();
+  }
+});
+
+for (const [kind, kp] of [["standard", keys], ["subgroup", subgroupKeys]] as const) {
+  Deno.test(`createPool() encrypts, aggregates and decrypts under a ${kind} key`, async () => {
+    const pool = await createPool({ ...kp, workers: 2 });
+    try {
+      const pk = kp.publicKey;
+      const width = pk.plaintextBytes;
+      const values = Array.from({ length: 9 }, (_, i) => BigInt(i) * 987_654_321n);
+      await pool.precompute(4);
+      const a = await pool.encrypt(plaintexts(values, width));
+      const b = await pool.encrypt(plaintexts(values.map((v) => v + 1n), width));
+      const back = await pool.decrypt(a);
+      values.forEach((v, i) => assert.equal(readBigint(back, i * width, width), v));
+      const sum = await pool.decrypt(await pool.aggregate([a, b]));
+      values.forEach((v, i) => assert.equal(readBigint(sum, i * width, width), 2n * v + 1n));
+      // paillier-bigint decrypts what the pool encrypted ...
+      const { p, q } = kp.secretKey;
+      const lambda = (p - 1n) * (q - 1n);
+      const pub = new RefPublicKey(pk.n, pk.n + 1n);
+      const priv = new RefPrivateKey(lambda, modInv(lambda, pk.n), pub, p, q);
+      const cw = pk.ciphertextBytes;
+      values.forEach((v, i) => assert.equal(priv.decrypt(readBigint(a, i * cw, cw)), v));
+      // ... and the pool decrypts what paillier-bigint encrypted.
+      const theirs = new Uint8Array(3 * cw);
+      [5n, 6n, 7n].forEach((v, i) => writeBigint(pub.encrypt(v), cw, theirs, i * cw));
+      const mine = await pool.decrypt(theirs);
+      [5n, 6n, 7n].forEach((v, i) => assert.equal(readBigint(mine, i * width, width), v));
+    } finally {
+      pool.close();
+    }
+  });
+}
+
+Deno.test("createPool() under a subgroup key with classic randomness decrypts right", async () => {
+  const pool = await createPool({ ...subgroupKeys, workers: 1, randomness: "classic" });
+  try {
+    const width = subgroupKeys.publicKey.plaintextBytes;
+    const back = await pool.decrypt(await pool.encrypt(plaintexts([42n, 0n], width)));
+    assert.equal(readBigint(back, 0, width), 42n);
+    assert.equal(readBigint(back, width, width), 0n);
   } finally {
     pool.close();
   }

@@ -137,7 +137,9 @@ function mutatedHeader(rng: Rng, heavy: readonly unknown[]): Uint8Array {
   const keys = Object.keys(header);
   const changes = 1 + rng.int(3);
   for (let c = 0; c < changes; c++) {
-    const key = rng.int(8) === 0 ? pick(rng, ["extra", "type", "constructor"]) : pick(rng, keys);
+    const key = rng.int(8) === 0 || keys.length === 0
+      ? pick(rng, ["extra", "type", "constructor"])
+      : pick(rng, keys);
     if (rng.int(6) === 0) delete header[key];
     else header[key] = randomValue(rng, heavy);
   }

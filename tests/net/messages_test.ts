@@ -50,8 +50,14 @@ Deno.test("decodeMessage() round-trips the boundary values of the ranges", () =>
     { ...(SAMPLES[1] as Message & { type: "hello" }), role: "server", id: "server" },
     { ...(SAMPLES[3] as Message & { type: "fit" }), momentum: 0.999999, optimizer: "nesterov" },
     { ...(SAMPLES[4] as Message & { type: "update" }), weight: 2 ** 24, payload: new Uint8Array() },
-    { ...(SAMPLES[5] as Message & { type: "model" }), kind: "sealed", evaluate: false },
-    { ...(SAMPLES[8] as Message & { type: "decrypt" }), contributors: [] },
+    {
+      ...(SAMPLES[5] as Message & { type: "model" }),
+      kind: "sealed",
+      evaluate: false,
+      signature: "ab".repeat(64),
+    },
+    { ...(SAMPLES[8] as Message & { type: "decrypt" }), set: [], contributions: [] },
+    { ...(SAMPLES[11] as Message & { type: "announce" }), attempt: 2 },
   ];
   for (const m of cases) assert.deepEqual(decodeMessage(encodeMessage(m), LIMIT), m);
 });
@@ -79,13 +85,13 @@ Deno.test("decodeMessage() rejects an unknown version or type byte", () => {
   const frame = encodeMessage(SAMPLES[7]!);
   frame[0] = 9;
   assertProtocol(() => decodeMessage(frame, LIMIT), /unsupported protocol version 9/);
-  frame[0] = 1;
-  frame[1] = 10;
-  assertProtocol(() => decodeMessage(frame, LIMIT), /unknown message type 10/);
+  frame[0] = 2;
+  frame[1] = 13;
+  assertProtocol(() => decodeMessage(frame, LIMIT), /unknown message type 13/);
 });
 
 Deno.test("decodeMessage() rejects a header that is not a JSON object", () => {
-  const frame = new Uint8Array([1, 7, 0, 0, 0, 2, 0x5b, 0x5d]); // done, "[]"
+  const frame = new Uint8Array([2, 7, 0, 0, 0, 2, 0x5b, 0x5d]); // done, "[]"
   assertProtocol(() => decodeMessage(frame, LIMIT), /done frame: header is not a JSON object/);
 });
 
@@ -135,20 +141,36 @@ Deno.test("decodeMessage() rejects a field out of range, naming the message type
     ["fit", "momentum", 1, /outside/],
     ["fit", "schedule", "step", /not one of/],
     ["fit", "seed", 2 ** 32, /outside/],
+    ["fit", "baseRound", -1, /outside/],
+    ["ready", "weight", 0, /outside/],
+    ["ready", "trainAccuracy", 1.01, /outside/],
+    ["ready", "trainLoss", -1, /outside/],
+    ["announce", "attempt", 3, /outside \[1, 2\]/],
+    ["announce", "set", [{ id: "client-01", weight: 1 }], /field "set\[0\]\.id"/],
+    ["announce", "set", [{ id: "client-1", weight: 0 }], /field "set\[0\]\.weight"/],
+    ["announce", "set", "client-1", /not a list/],
     ["update", "round", 1_000_001, /outside/],
     ["update", "count", 0, /outside/],
     ["update", "weight", 2 ** 24 + 1, /outside/],
     ["update", "weight", 0.5, /not an integer/],
-    ["update", "trainAccuracy", 1.01, /outside/],
-    ["update", "trainLoss", -1, /outside/],
+    ["update", "attempt", 0, /outside/],
+    ["update", "signature", "ab".repeat(63), /does not match/],
     ["model", "kind", "cleartext", /not one of/],
     ["model", "totalWeight", 0, /outside/],
+    ["model", "signature", "AB".repeat(64), /does not match/],
     ["report", "accuracy", -0.1, /outside/],
     ["report", "examples", 2.5, /not an integer/],
     ["done", "rounds", -1, /outside/],
-    ["decrypt", "contributors", ["client-1", "owner"], /field "contributors\[1\]"/],
-    ["decrypt", "contributors", [1], /field "contributors\[0\]"/],
+    ["decrypt", "set", [{ id: "owner", weight: 1 }], /field "set\[0\]\.id"/],
+    ["decrypt", "contributions", [1], /field "contributions\[0\]"/],
+    [
+      "decrypt",
+      "contributions",
+      [{ id: "client-1", digest: "00".repeat(32), signature: "" }],
+      /field "contributions\[0\]\.signature"/,
+    ],
     ["sealed", "decryptSeconds", 1e8, /outside/],
+    ["sealed", "signature", "", /does not match/],
   ];
   for (const [type, field, value, detail] of cases) {
     const frame = withHeader(type, (h) => (h[field] = value));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FlheError } from "../../src/util/error.ts";
-import { connect, listen } from "../../src/net/channel.ts";
+import { connect, listen } from "../../src/net/mod.ts";
 import { createCertificateAuthority, issueCertificate } from "../../src/net/tls.ts";
 import type { RoundRecord } from "../../src/parties/server.ts";
 import { freePort, type Party, smallFederation, startParty, stopAll } from "../parties/harness.ts";

@@ -58,7 +58,7 @@ Deno.test("a client killed while its update is on the wire: the round completes 
     const victim = parties.at(-1)!;
     // Logged right after the update frame is handed to the socket: part of it
     // may still be in flight when the process dies.
-    await victim.waitFor(/round 1: .*encrypted in/);
+    await victim.waitFor(/round 1: masked for 3 clients, encrypted and signed/);
     victim.child.kill("SIGKILL");
     await exitsCleanly(srv);
     for (const p of parties.slice(0, 4)) await exitsCleanly(p);
@@ -102,7 +102,7 @@ Deno.test("the server killed after round 1 of 3 resumes from its checkpoint; cli
     const second = server(fed, "server-2");
     parties.push(second);
     await exitsCleanly(second);
-    assert.ok(second.lines.some((l) => /resuming after round 1 from checkpoint/.test(l)));
+    assert.ok(second.lines.some((l) => /resuming after round 1 from the checkpoint/.test(l)));
     assert.ok(
       !second.lines.some((l) => /no (update|report) from/.test(l)),
       second.lines.join("\n"),
@@ -126,7 +126,7 @@ Deno.test("the server killed after round 1 of 3 resumes from its checkpoint; cli
   }
 });
 
-Deno.test("a server restarted from a checkpoint older than the owner and clients redoes the round without a second decryption", async () => {
+Deno.test("a server restarted from a checkpoint older than the owner and clients recovers the owner's model without a second decryption", async () => {
   // The server dies after the owner sealed round 2 and the clients applied
   // it, but before its checkpoint of round 2 was written.
   const dir = await Deno.makeTempDir();
@@ -142,7 +142,7 @@ Deno.test("a server restarted from a checkpoint older than the owner and clients
     parties.length = 0;
     const path = `${fed}/server/state/checkpoint.json`;
     const checkpoint = JSON.parse(await Deno.readTextFile(path));
-    checkpoint.completedRounds = 1;
+    checkpoint.closedRounds = 1;
     checkpoint.models = checkpoint.models.slice(0, 1);
     checkpoint.history = checkpoint.history.slice(0, 1);
     await Deno.writeTextFile(path, JSON.stringify(checkpoint));
@@ -156,13 +156,17 @@ Deno.test("a server restarted from a checkpoint older than the owner and clients
     await exitsCleanly(second);
     for (const p of parties) await exitsCleanly(p);
     assert.ok(
-      own.lines.some((l) => /round 2 asked again/.test(l)),
+      own.lines.some((l) => /a restarted server recovered the model of round 2/.test(l)),
       own.lines.join("\n"),
     );
+    assert.ok(!own.lines.some((l) => /round 2: sealed/.test(l)), "no second decryption");
     assert.ok(!second.lines.some((l) => /no report from/.test(l)), second.lines.join("\n"));
     const history = await readHistory(fed);
     assert.deepEqual(history.map((r) => r.round), [1, 2, 3]);
-    for (const row of history) assert.ok(row.accuracy > 0, `round ${row.round} evaluated`);
+    assert.equal(history[1]!.recovered, true);
+    for (const row of [history[0]!, history[2]!]) {
+      assert.ok(row.accuracy > 0, `round ${row.round} evaluated`);
+    }
     // Round 3 started from the owner's round-2 model, not a re-applied one.
     assert.deepEqual(await readModel(`${fed}/owner/state/model-round-2.f32`), round2);
     await clientsHoldOwnerModel(fed, [1, 2], 3);

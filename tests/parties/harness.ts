@@ -8,6 +8,12 @@
 import { initFederation, type InitOptions } from "../../src/parties/owner_init.ts";
 import { selfCommand } from "../../src/parties/self_command.ts";
 import { createLogger } from "../../src/util/log.ts";
+import { TEST_FEDERATIONS_ENV } from "../../src/federation/rules.ts";
+
+// The federations below use 512-bit keys and may have rounds of one client,
+// for speed; the explicit escape lets this process and the parties it starts
+// (which inherit the environment) load them.
+Deno.env.set(TEST_FEDERATIONS_ENV, "1");
 
 /** Client options for quick runs: small slices of the data, one worker. */
 export const QUICK_CLIENT_ARGS: readonly string[] = [

@@ -1,0 +1,96 @@
+/**
+ * `flhe client`: a data owner.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import { createLogger } from "../util/log.ts";
+import { loadBundle } from "../federation/bundle.ts";
+import * as rules from "../federation/rules.ts";
+import { runClient } from "../parties/client.ts";
+import { type Command, defineCommand } from "./command.ts";
+import { runtime } from "./options.ts";
+import { flag, int, number, path, string } from "./option_kinds.ts";
+import { isLoopbackUrl } from "../util/url.ts";
+import { readCa } from "./tls_files.ts";
+import {
+  DATA_DIR,
+  MAX_WAIT_SECONDS,
+  TEST_LIMIT,
+  TRAIN_LIMIT,
+  workersOption,
+} from "./shared_options.ts";
+
+/** `flhe client`. */
+export const client: Command = defineCommand({
+  name: "client",
+  summary: "run a data owner: train on its shard, send encrypted updates",
+  synopsis: "(--shard I | --bundle DIR) [options]",
+  description: `
+Runs data owner I: computes its own share of the data set from the
+federation's partition, trains LeNet on it each round, encrypts its update in
+a worker pool (randomizers precomputed while it trains), sends it to the
+server, applies the new global model and reports its test accuracy.`,
+  options: {
+    shard: int({
+      placeholder: "I",
+      help: "client number; the bundle is FEDERATION/client-I",
+      range: rules.integers(1, rules.CLIENTS.max),
+    }),
+    federation: path({
+      placeholder: "DIR",
+      help: "federation folder for --shard",
+      default: "federation",
+    }),
+    bundle: path({ placeholder: "DIR", help: "the client's bundle folder, instead of --shard" }),
+    data: DATA_DIR,
+    server: string({
+      placeholder: "URL",
+      help: "server address",
+      pattern: rules.WS_URL,
+      patternText: "a ws:// or wss:// URL",
+      default: runtime("serverUrl of the bundle"),
+    }),
+    ca: path({
+      placeholder: "FILE",
+      help: "trust this CA (PEM) for a wss:// server",
+      default: runtime("BUNDLE/ca.pem if the URL is wss://"),
+    }),
+    workers: workersOption("encryption workers"),
+    "train-limit": TRAIN_LIMIT,
+    "test-limit": TEST_LIMIT,
+    insecure: flag("allow a ws:// --server on a host other than loopback (tokens travel in clear)"),
+    "connect-timeout": number({
+      placeholder: "SECONDS",
+      help: "give up if the server stays unreachable this long",
+      range: rules.reals(1, MAX_WAIT_SECONDS),
+      default: 600,
+    }),
+  },
+  async run(v) {
+    const dir = v.bundle ??
+      (v.shard === undefined ? undefined : `${v.federation}/client-${v.shard}`);
+    if (dir === undefined) throw new FlheError("usage", "give --shard I or --bundle DIR");
+    const bundle = await loadBundle(dir);
+    const id = bundle.credentials.role === "client" ? bundle.credentials.id : "client";
+    if (v.server?.startsWith("ws://") && !isLoopbackUrl(v.server) && !v.insecure) {
+      throw new FlheError(
+        "usage",
+        `--server: '${v.server}' leaves this machine unencrypted; use wss:// or pass --insecure`,
+      );
+    }
+    await runClient({
+      bundle,
+      dataDir: v.data,
+      serverUrl: v.server,
+      caCerts: await readCa(v.ca, bundle.dir, v.server ?? bundle.config.serverUrl),
+      workers: v.workers,
+      trainLimit: v["train-limit"],
+      testLimit: v["test-limit"],
+      connectTimeoutMs: v["connect-timeout"] * 1000,
+      log: createLogger(id),
+    });
+    return 0;
+  },
+});

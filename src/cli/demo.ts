@@ -1,0 +1,85 @@
+/**
+ * `flhe demo`: every party on this machine.
+ *
+ * @module
+ */
+
+import { createLogger } from "../util/log.ts";
+import * as rules from "../federation/rules.ts";
+import { runDemo } from "../parties/demo.ts";
+import { type Command, defineCommand } from "./command.ts";
+import { flag, int, path } from "./option_kinds.ts";
+import {
+  ALPHA,
+  KEY_BITS,
+  KEY_KIND,
+  MODE,
+  PARTITION,
+  seedOption,
+  TEST_LIMIT,
+  TRAIN_LIMIT,
+  TRAINING_OPTIONS,
+  trainingConfig,
+} from "./shared_options.ts";
+
+/** Most clients the demo starts as processes on one machine. */
+export const DEMO_MAX_CLIENTS = 64;
+
+/** `flhe demo`. */
+export const demo: Command = defineCommand({
+  name: "demo",
+  summary: "run owner, server and clients on this machine, on MNIST",
+  description: `
+Creates a federation in a temporary folder and starts the owner service, the
+server and the clients as separate processes on loopback, on the MNIST that
+ships with flhe. Prints each party's lines with its name and a table per round.`,
+  options: {
+    clients: int({
+      placeholder: "K",
+      help: "data owners",
+      range: rules.integers(rules.CLIENTS.min, DEMO_MAX_CLIENTS),
+      default: 2,
+    }),
+    rounds: int({
+      placeholder: "R",
+      help: "training rounds",
+      range: rules.integers(1, 1000),
+      default: 5,
+    }),
+    mode: MODE,
+    "key-bits": KEY_BITS,
+    "key-kind": KEY_KIND,
+    partition: PARTITION,
+    alpha: ALPHA,
+    seed: seedOption("seed of the model, the partition and the shuffles"),
+    plaintext: flag("same pipeline and seeds without encryption"),
+    ...TRAINING_OPTIONS,
+    "train-limit": TRAIN_LIMIT,
+    "test-limit": TEST_LIMIT,
+    summary: path({
+      placeholder: "FILE",
+      help: "write a JSON summary (accuracy, seconds, bytes per round)",
+    }),
+    keep: flag("keep the federation folder"),
+  },
+  async run(v) {
+    const summary = await runDemo({
+      clients: v.clients,
+      rounds: v.rounds,
+      mode: v.mode,
+      keyBits: v["key-bits"],
+      keyKind: v["key-kind"],
+      partition: v.partition,
+      alpha: v.alpha,
+      seed: v.seed,
+      plaintext: v.plaintext,
+      training: trainingConfig(v),
+      trainLimit: v["train-limit"],
+      testLimit: v["test-limit"],
+      summaryPath: v.summary,
+      keep: v.keep,
+      log: createLogger("demo"),
+    });
+    return Number.isFinite(summary.final_accuracy) ? 0 : 1;
+  },
+});

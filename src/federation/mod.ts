@@ -1,0 +1,10 @@
+/**
+ * The federation every party belongs to: its configuration, each party's
+ * bundle folder, and the public keys of its members.
+ *
+ * @module
+ */
+
+export * from "./bundle.ts";
+export * from "./peers.ts";
+export * from "./limits.ts";

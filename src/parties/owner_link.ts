@@ -1,0 +1,166 @@
+/**
+ * The finisher of owner mode: the server's connection to the owner service,
+ * re-established as needed. It sends each round's aggregate with the signed
+ * contributions and returns the sealed, signed model the owner answers; the
+ * server cannot read it.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import { retry } from "../util/backoff.ts";
+import type { Logger } from "../util/log.ts";
+import { type Channel, connect } from "../net/mod.ts";
+import type { Aggregate, FinishedModel, Finisher } from "../strategy/mod.ts";
+import { trySend } from "./collect.ts";
+
+/** Where and how the server reaches the owner. */
+export interface OwnerLinkOptions {
+  /** The owner service's URL. */
+  readonly url: string;
+  /** The server's token towards the owner. */
+  readonly token: string;
+  /** The federation's public key fingerprint. */
+  readonly fingerprint: string;
+  /** Largest frame either way. */
+  readonly maxFrameBytes: number;
+  /** Rounds of the federation (told to the owner when done). */
+  readonly rounds: number;
+  /** CA certificates (PEM) for a `wss://` owner. */
+  readonly caCerts?: readonly string[];
+  /** Progress lines. */
+  readonly log: Logger;
+}
+
+/** How long the owner may take for one decryption before the link is renewed. */
+const DECRYPT_TIMEOUT_MS = 600_000;
+
+/**
+ * Creates the owner-mode finisher.
+ *
+ * @param options The owner's address and the server's credentials.
+ * @returns The finisher.
+ *
+ * @example Usage
+ * ```ts
+ * import { createOwnerFinisher } from "./owner_link.ts";
+ * declare const options: import("./owner_link.ts").OwnerLinkOptions;
+ * const finisher = createOwnerFinisher(options);
+ * ```
+ */
+export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
+  const { log } = options;
+  let channel: Channel | undefined;
+  /** Rounds the owner has decided, from its last welcome. */
+  let ownerRounds = 0;
+
+  const hello = async (): Promise<Channel> => {
+    const ch = await connect(
+      options.url,
+      { peer: "owner", maxFrameBytes: options.maxFrameBytes, caCerts: options.caCerts },
+      10_000,
+    );
+    ch.send({
+      type: "hello",
+      role: "server",
+      id: "server",
+      token: options.token,
+      fingerprint: options.fingerprint,
+      modelRound: 0,
+    });
+    const answer = await ch.receive(10_000);
+    if (answer.type === "error") {
+      ch.close();
+      throw new FlheError("auth", `owner refused the server: ${answer.message}`);
+    }
+    if (answer.type !== "welcome") {
+      ch.close();
+      throw new FlheError("protocol", `owner answered hello with ${answer.type}`);
+    }
+    ownerRounds = answer.completedRounds;
+    log.info(`connected to the owner service at ${options.url}`);
+    return ch;
+  };
+  const open = async (): Promise<Channel> => {
+    if (channel && !channel.isClosed) return channel;
+    channel = await retry(hello, {
+      initialDelayMs: 250,
+      maxDelayMs: 10_000,
+      isFatal: (e) => e instanceof FlheError && e.code === "auth",
+      onRetry: (e, n, delayMs) =>
+        log.warn(
+          `owner service at ${options.url} unreachable (${(e as Error).message}); retry ${n} in ${
+            (delayMs / 1000).toFixed(1)
+          } s`,
+        ),
+    });
+    return channel;
+  };
+  const ask = async (aggregate: Aggregate): Promise<FinishedModel> => {
+    const ch = await open();
+    const { round, attempt, set } = aggregate.announcement;
+    ch.send({
+      type: "decrypt",
+      round,
+      attempt,
+      set,
+      contributions: aggregate.contributions,
+      count: aggregate.count,
+      payload: aggregate.payload,
+    });
+    for (;;) {
+      const answer = await ch.receive(DECRYPT_TIMEOUT_MS);
+      if (answer.type === "sealed" && answer.round === round) {
+        return {
+          kind: "sealed",
+          payload: answer.payload,
+          signature: answer.signature,
+          decryptSeconds: answer.decryptSeconds,
+        };
+      }
+      if (answer.type === "error") {
+        throw new FlheError("protocol", `owner refused round ${round}: ${answer.message}`);
+      }
+      log.warn(`owner answered ${answer.type} for another round; waiting for round ${round}`);
+    }
+  };
+  return {
+    async recover() {
+      const ch = await open();
+      if (ownerRounds === 0) return { decidedRounds: 0 };
+      ch.send({ type: "recover" });
+      const answer = await ch.receive(60_000);
+      if (answer.type !== "sealed") return { decidedRounds: ownerRounds };
+      return {
+        decidedRounds: ownerRounds,
+        model: {
+          round: answer.round,
+          kind: "sealed",
+          payload: answer.payload,
+          signature: answer.signature,
+          decryptSeconds: 0,
+        },
+      };
+    },
+    async finish(aggregate) {
+      for (;;) {
+        try {
+          return await ask(aggregate);
+        } catch (e) {
+          if (!(e instanceof FlheError) || e.code !== "unavailable") throw e;
+          channel?.close("no answer");
+          // Asking again is safe: the owner answers a round it has already
+          // sealed from its cache and never decrypts a round twice.
+          log.warn(`lost the owner service (${e.message}); reconnecting`);
+        }
+      }
+    },
+    async close() {
+      if (channel && !channel.isClosed) {
+        trySend(channel, { type: "done", rounds: options.rounds });
+        await new Promise((r) => setTimeout(r, 100));
+        channel.close("server done");
+      }
+    },
+  };
+}

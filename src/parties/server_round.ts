@@ -1,0 +1,325 @@
+/**
+ * One round as the server runs it, in named steps: select and send the fit,
+ * collect who is ready, announce the contributors, collect their updates
+ * (re-announcing once if one fails), aggregate, finish, send the model and
+ * collect the evaluations. A round that cannot finish is closed as failed:
+ * its number is never used again.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import type { Logger } from "../util/log.ts";
+import type { ModelMessage, ReadyMessage, ReportMessage, UpdateMessage } from "../net/mod.ts";
+import type { Announcement, Finisher, Ready, Strategy } from "../strategy/mod.ts";
+import type { RoundRecord } from "./server_store.ts";
+import type { ClientRegistry, ConnectedClient } from "./server_clients.ts";
+import { collect, trySend } from "./collect.ts";
+
+/** What a round needs from the server. */
+export interface RoundContext {
+  readonly strategy: Strategy;
+  readonly finisher: Finisher;
+  readonly clients: ClientRegistry;
+  /** How long to wait for each client's answer. */
+  readonly roundTimeoutMs: number;
+  /** Rounds in all, for log lines. */
+  readonly rounds: number;
+  readonly log: Logger;
+}
+
+/** A closed round: its record, and its model if it finished. */
+export interface ClosedRound {
+  readonly record: RoundRecord;
+  readonly model?: ModelMessage;
+}
+
+const seconds = (fromMs: number) => Math.round(performance.now() - fromMs) / 1000;
+
+/**
+ * Runs one round once enough clients are connected.
+ *
+ * @param ctx Strategy, finisher, clients, timeouts.
+ * @param round The round number (never used before).
+ * @param baseRound The round of the current global model (0: initial).
+ * @returns The closed round.
+ *
+ * @example Usage
+ * ```ts
+ * import { runRound } from "./server_round.ts";
+ * declare const ctx: import("./server_round.ts").RoundContext;
+ * const { record } = await runRound(ctx, 1, 0);
+ * ```
+ */
+export async function runRound(
+  ctx: RoundContext,
+  round: number,
+  baseRound: number,
+): Promise<ClosedRound> {
+  const { strategy, log } = ctx;
+  const selected = await startRound(ctx, round, baseRound);
+  const started = performance.now();
+  const bytesBefore = ctx.clients.bytes();
+  const ready = await collectReady(ctx, round, selected);
+  const train = Math.max(0, ...ready.map((r) => r.trainSeconds));
+  const uploadStart = performance.now();
+  const upload = await uploadStep(ctx, round, strategy.configureAnnounce(ready));
+  const closed = (failed: string, aggregateSeconds = 0): ClosedRound => {
+    log.warn(`round ${round} failed: ${failed}`);
+    return {
+      record: record(ctx, round, started, bytesBefore, {
+        failed,
+        participants: upload.announcement?.set.map((m) => m.id) ?? [],
+        totalWeight: 0,
+        train,
+        aggregate: aggregateSeconds,
+      }),
+    };
+  };
+  if (!upload.aggregateReady) return closed(upload.reason);
+  const aggregateStart = performance.now();
+  const aggregate = await strategy.aggregateFit();
+  if (!aggregate) return closed("an update of the announced set is missing");
+  const aggregateSeconds = seconds(aggregateStart);
+  let finished;
+  try {
+    finished = await ctx.finisher.finish(aggregate);
+  } catch (e) {
+    if (!(e instanceof FlheError) || e.code !== "protocol") throw e;
+    return closed(e.message, aggregateSeconds);
+  }
+  const model: ModelMessage = {
+    type: "model",
+    round,
+    baseRound: finished.kind === "sealed" ? 0 : baseRound,
+    kind: finished.kind,
+    totalWeight: aggregate.totalWeight,
+    contributors: aggregate.announcement.set.length,
+    evaluate: false,
+    signature: finished.signature,
+    payload: finished.payload,
+  };
+  const evaluateStart = performance.now();
+  const reports = await evaluateStep(ctx, model, selected);
+  const evaluation = strategy.aggregateEvaluate(reports);
+  const clientDecrypt = Math.max(0, ...reports.map((r) => r.decryptSeconds));
+  const r = record(ctx, round, started, bytesBefore, {
+    participants: aggregate.announcement.set.map((m) => m.id),
+    totalWeight: aggregate.totalWeight,
+    train,
+    encrypt: upload.encrypt,
+    upload: Math.max(0, seconds(uploadStart) - upload.encrypt),
+    uploadBytes: upload.bytes,
+    aggregate: aggregateSeconds,
+    decrypt: finished.decryptSeconds + clientDecrypt,
+    evaluate: seconds(evaluateStart),
+    ...evaluation,
+  });
+  return { record: r, model };
+}
+
+/** Waits for enough clients, then sends the fit to the selected ones. */
+async function startRound(
+  ctx: RoundContext,
+  round: number,
+  baseRound: number,
+): Promise<ConnectedClient[]> {
+  let lastLog = -Infinity;
+  for (;;) {
+    const instructions = ctx.strategy.configureFit(round, baseRound, ctx.clients.ids());
+    if (instructions) {
+      const selected = instructions.clients.map((id) => ctx.clients.get(id))
+        .filter((c): c is ConnectedClient => c !== undefined);
+      ctx.log.info(
+        `round ${round}/${ctx.rounds}: training on ${selected.map((c) => c.id).join(", ")}`,
+      );
+      for (const c of selected) trySend(c.channel, instructions.fit);
+      return selected;
+    }
+    if (performance.now() - lastLog > 10_000) {
+      ctx.log.info(`round ${round}: waiting for clients (${ctx.clients.ids().length} connected)`);
+      lastLog = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Collects each selected client's "ready" (trained, with its weight). */
+async function collectReady(
+  ctx: RoundContext,
+  round: number,
+  selected: readonly ConnectedClient[],
+): Promise<Ready[]> {
+  const ready: Ready[] = [];
+  await Promise.all(selected.map(async (c) => {
+    const outcome = await collect<ReadyMessage>(c.channel, ctx.roundTimeoutMs, (m) => {
+      if (m.type !== "ready") {
+        return `unexpected ${m.type} message; expected ready for round ${round}`;
+      }
+      if (m.round !== round) return `ready for round ${m.round}, but round ${round} is open`;
+      return { value: m };
+    });
+    if (typeof outcome === "string") {
+      ctx.strategy.fail({ clientId: c.id, reason: outcome });
+      ctx.log.warn(`round ${round}: ${c.id} not ready: ${outcome}`);
+      return;
+    }
+    const m = outcome.value;
+    ready.push({ clientId: c.id, weight: m.weight, trainSeconds: m.trainSeconds });
+  }));
+  return ready;
+}
+
+interface UploadOutcome {
+  readonly aggregateReady: boolean;
+  readonly reason: string;
+  readonly announcement?: Announcement;
+  /** Slowest member's encryption seconds. */
+  readonly encrypt: number;
+  /** Mean upload bytes per member. */
+  readonly bytes: number;
+}
+
+/** Announces the set and collects its updates; re-announces once if allowed. */
+async function uploadStep(
+  ctx: RoundContext,
+  round: number,
+  first: Announcement | null,
+): Promise<UploadOutcome> {
+  if (!first) {
+    return { aggregateReady: false, reason: "too few clients ready", encrypt: 0, bytes: 0 };
+  }
+  let announcement: Announcement | null = first;
+  let outcome = await collectUpdates(ctx, announcement);
+  if (ctx.strategy.missing().length > 0) {
+    announcement = ctx.strategy.reannounce();
+    if (!announcement) {
+      return {
+        aggregateReady: false,
+        reason: `no update from ${ctx.strategy.missing().join(", ")}`,
+        announcement: first,
+        ...outcome,
+      };
+    }
+    ctx.log.info(
+      `round ${round}: announcing again without the members that failed: ${
+        announcement.set.map((m) => m.id).join(", ")
+      }`,
+    );
+    outcome = await collectUpdates(ctx, announcement);
+  }
+  const missing = ctx.strategy.missing();
+  return {
+    aggregateReady: missing.length === 0,
+    reason: `no update from ${missing.join(", ")}`,
+    announcement,
+    ...outcome,
+  };
+}
+
+async function collectUpdates(
+  ctx: RoundContext,
+  a: Announcement,
+): Promise<{ encrypt: number; bytes: number }> {
+  let encrypt = 0;
+  let bytes = 0;
+  await Promise.all(a.set.map(async ({ id }) => {
+    const c = ctx.clients.get(id);
+    if (!c || !trySend(c.channel, { type: "announce", ...a })) {
+      ctx.strategy.fail({ clientId: id, reason: "disconnected before the announcement" });
+      return;
+    }
+    const outcome = await collect<UpdateMessage>(c.channel, ctx.roundTimeoutMs, (m) => {
+      if (m.type !== "update") return `unexpected ${m.type} message; expected an update`;
+      return { value: m };
+    });
+    try {
+      if (typeof outcome === "string") throw new FlheError("unavailable", outcome);
+      await ctx.strategy.acceptUpdate(id, outcome.value);
+      encrypt = Math.max(encrypt, outcome.value.encryptSeconds);
+      bytes += outcome.value.payload.length;
+      ctx.log.info(
+        `round ${a.round}: accepted the update of ${id} (weight ${outcome.value.weight})`,
+      );
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      if (typeof outcome !== "string") {
+        trySend(c.channel, { type: "error", code: "protocol", message: reason });
+      }
+      ctx.strategy.fail({ clientId: id, reason });
+      ctx.log.warn(`round ${a.round}: no usable update from ${id}: ${reason}`);
+    }
+  }));
+  return { encrypt, bytes: Math.round(bytes / Math.max(1, a.set.length)) };
+}
+
+/** Sends the model to every connected client; collects the selected ones' reports. */
+async function evaluateStep(
+  ctx: RoundContext,
+  model: ModelMessage,
+  selected: readonly ConnectedClient[],
+): Promise<ReportMessage[]> {
+  for (const c of ctx.clients.all()) {
+    if (trySend(c.channel, { ...model, evaluate: selected.includes(c) })) {
+      c.modelRound = model.round;
+    }
+  }
+  const reports: ReportMessage[] = [];
+  await Promise.all(selected.map(async (c) => {
+    const outcome = await collect<ReportMessage>(c.channel, ctx.roundTimeoutMs, (m) => {
+      if (m.type !== "report") return `unexpected ${m.type} message; expected a report`;
+      if (m.round !== model.round) return `report for round ${m.round}, not ${model.round}`;
+      return { value: m };
+    });
+    if (typeof outcome === "string") ctx.log.warn(`round ${model.round}: no report from ${c.id}`);
+    else reports.push(outcome.value);
+  }));
+  return reports;
+}
+
+interface RecordParts {
+  readonly failed?: string;
+  readonly participants: readonly string[];
+  readonly totalWeight: number;
+  readonly train: number;
+  readonly encrypt?: number;
+  readonly upload?: number;
+  readonly uploadBytes?: number;
+  readonly aggregate?: number;
+  readonly decrypt?: number;
+  readonly evaluate?: number;
+  readonly loss?: number;
+  readonly accuracy?: number;
+}
+
+function record(
+  ctx: RoundContext,
+  round: number,
+  started: number,
+  bytesBefore: { in: number; out: number },
+  parts: RecordParts,
+): RoundRecord {
+  const bytes = ctx.clients.bytes();
+  const r3 = (x: number | undefined) => Math.round((x ?? 0) * 1000) / 1000;
+  return {
+    round,
+    ...(parts.failed ? { failed: parts.failed } : {}),
+    participants: parts.participants,
+    failures: [...ctx.strategy.failures],
+    totalWeight: parts.totalWeight,
+    bytesIn: Math.max(0, bytes.in - bytesBefore.in),
+    bytesOut: Math.max(0, bytes.out - bytesBefore.out),
+    uploadBytesPerClient: parts.uploadBytes ?? 0,
+    seconds: {
+      train: r3(parts.train),
+      encrypt: r3(parts.encrypt),
+      upload: r3(parts.upload),
+      aggregate: r3(parts.aggregate),
+      decrypt: r3(parts.decrypt),
+      evaluate: r3(parts.evaluate),
+      round: r3(seconds(started)),
+    },
+    loss: parts.loss ?? NaN,
+    accuracy: parts.accuracy ?? NaN,
+  };
+}

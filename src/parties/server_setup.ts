@@ -1,0 +1,194 @@
+/**
+ * Assembles `flhe serve` from the server's bundle: the strategy of the
+ * federation (FedAvgHE checking signatures against `peers.json`, or
+ * plaintext FedAvg), the finisher of its mode (owner service, shared-key,
+ * plain), the checkpoint store, then listens and runs.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import { fromHex } from "../util/hex.ts";
+import type { Logger } from "../util/log.ts";
+import { createPool, type PaillierPool } from "../he/mod.ts";
+import { verifyContribution } from "../secagg/mod.ts";
+import {
+  type Bundle,
+  clientWeightCap,
+  maxFrameBytes,
+  peerKeys,
+  type ServerCredentials,
+  updateCount,
+} from "../federation/mod.ts";
+import {
+  type ContributionVerifier,
+  createFedAvg,
+  createFedAvgHE,
+  createPlainFinisher,
+  createSharedKeyFinisher,
+  type FedAvgOptions,
+  type Finisher,
+  type Strategy,
+} from "../strategy/mod.ts";
+import { createServer, type RoundRecord } from "./server.ts";
+import { createCheckpointStore } from "./server_store.ts";
+import { createOwnerFinisher } from "./owner_link.ts";
+
+/** Options of {@linkcode runServer}. */
+export interface ServerOptions {
+  /** The server's bundle (public key, credentials). */
+  readonly bundle: Bundle;
+  /** Address to bind. */
+  readonly hostname: string;
+  /** Port to bind (0: any). */
+  readonly port: number;
+  /** Where to write the round history (JSON). */
+  readonly historyPath: string;
+  /** Folder for the checkpoint. */
+  readonly stateDir: string;
+  /** How long to wait for a client's answer in a round. */
+  readonly roundTimeoutMs: number;
+  /** Fewest clients per round (default: the federation's). */
+  readonly minClients?: number;
+  /** Workers that multiply ciphertexts (default: one per core). */
+  readonly workers?: number;
+  /** Fewest connected clients before a round starts (default: `minClients`). */
+  readonly minAvailable?: number;
+  /** How long a finished server stays to tell reconnecting clients "done" (default 30 s). */
+  readonly lingerMs?: number;
+  /** TLS certificate and key (PEM) to serve `wss://`. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** CA certificates (PEM) to verify a `wss://` owner service (default: runtime roots). */
+  readonly ownerCaCerts?: readonly string[];
+  /** Progress lines. */
+  readonly log: Logger;
+  /** Called once listening. */
+  readonly onListen?: (port: number) => void;
+}
+
+function checkServerBundle(bundle: Bundle, minClients: number): ServerCredentials {
+  const { config, credentials } = bundle;
+  if (credentials.role !== "server") {
+    throw new FlheError(
+      "input",
+      `${bundle.dir}: not a server bundle (credentials role is ${credentials.role})`,
+    );
+  }
+  if (bundle.secretKey) {
+    throw new FlheError(
+      "auth",
+      `${bundle.dir}: a server bundle must not hold secret.json; remove it`,
+    );
+  }
+  if (minClients < config.minClients) {
+    throw new FlheError(
+      "usage",
+      `--min-clients ${minClients} is below the federation's minClients ${config.minClients}, ` +
+        `which the clients and the owner enforce`,
+    );
+  }
+  return credentials;
+}
+
+function signatureVerifier(bundle: Bundle): ContributionVerifier {
+  const context = bundle.config.fingerprint;
+  return (c, signatureHex) => {
+    const keys = peerKeys(bundle.peers, c.id);
+    if (!keys) return Promise.resolve(false);
+    if (!/^[0-9a-f]{128}$/.test(signatureHex)) return Promise.resolve(false);
+    return verifyContribution(
+      keys.verifyKey,
+      { context, ...c },
+      fromHex(signatureHex, "signature"),
+    );
+  };
+}
+
+function makeStrategy(
+  bundle: Bundle,
+  pool: PaillierPool | undefined,
+  options: FedAvgOptions,
+): Strategy {
+  const count = updateCount(bundle.config);
+  return pool
+    ? createFedAvgHE(options, bundle.publicKey, count, pool, signatureVerifier(bundle))
+    : createFedAvg(options, count);
+}
+
+function makeFinisher(
+  bundle: Bundle,
+  credentials: ServerCredentials,
+  options: ServerOptions,
+): Finisher {
+  const { config } = bundle;
+  if (config.strategy === "fedavg") return createPlainFinisher();
+  if (config.mode === "shared-key") return createSharedKeyFinisher();
+  return createOwnerFinisher({
+    url: config.ownerUrl,
+    token: credentials.token,
+    fingerprint: config.fingerprint,
+    maxFrameBytes: maxFrameBytes(config, bundle.publicKey),
+    rounds: config.rounds,
+    caCerts: options.ownerCaCerts,
+    log: options.log,
+  });
+}
+
+/**
+ * Runs the server until all rounds are closed.
+ *
+ * @param options Bundle, address, files, timeouts.
+ * @returns The history, one record per closed round.
+ * @throws {FlheError} If the bundle is not a server bundle or the port is taken.
+ *
+ * @example Usage
+ * ```ts
+ * import { runServer } from "./server_setup.ts";
+ * import { loadBundle } from "../federation/mod.ts";
+ * import { createLogger } from "../util/log.ts";
+ * const bundle = await loadBundle("federation/server");
+ * await runServer({ bundle, hostname: "127.0.0.1", port: 8765, historyPath: "history.json",
+ *   stateDir: "federation/server/state", roundTimeoutMs: 600_000, log: createLogger("server") });
+ * ```
+ */
+export async function runServer(options: ServerOptions): Promise<RoundRecord[]> {
+  const { bundle, log } = options;
+  const { config } = bundle;
+  const minClients = options.minClients ?? config.minClients;
+  const credentials = checkServerBundle(bundle, minClients);
+  // The server holds no secret: its pool only multiplies ciphertexts.
+  const pool = config.strategy === "fedavg"
+    ? undefined
+    : await createPool({ publicKey: bundle.publicKey, workers: options.workers });
+  const server = createServer({
+    strategy: makeStrategy(bundle, pool, {
+      minFitClients: minClients,
+      minAvailableClients: Math.max(minClients, options.minAvailable ?? minClients),
+      maxClientWeight: clientWeightCap(config),
+      allowReannounce: config.strategy === "fedavg-he" && config.mode === "owner",
+      training: config.training,
+      seed: config.data.seed,
+    }),
+    finisher: makeFinisher(bundle, credentials, options),
+    store: createCheckpointStore(options.stateDir, options.historyPath),
+    credentials,
+    fingerprint: config.fingerprint,
+    rounds: config.rounds,
+    roundTimeoutMs: options.roundTimeoutMs,
+    lingerMs: options.lingerMs ?? 30_000,
+    maxUpdateBytes: maxFrameBytes(config, bundle.publicKey),
+    log,
+  });
+  try {
+    const port = await server.listen({
+      hostname: options.hostname,
+      port: options.port,
+      tls: options.tls,
+    });
+    options.onListen?.(port);
+    return await server.run();
+  } finally {
+    await server.close();
+    pool?.close();
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * Pairwise masks inside Paillier plaintexts (Bonawitz et al., "Practical
+ * Secure Aggregation", CCS 2017, applied under HE).
+ *
+ * Every pair of clients `k, j` shares a key `s_kj` from X25519. For a round
+ * and announced set `U`, client `k` adds to its i-th packed plaintext
+ *
+ * ```
+ * M_k[i] = sum over j in U, j != k, of sign(k, j) * PRF(s_kj, context, round, attempt, U, i)  mod n
+ * ```
+ *
+ * with `sign = +1` if `k` comes before `j` ({@linkcode compareClientIds}),
+ * else `-1`. Each pair's terms appear once with each sign, so the masks of
+ * all members of `U` sum to 0 mod `n`, while one client's masked plaintext,
+ * or the sum of any proper subset of `U`, is uniform mod `n` to anyone who
+ * lacks a pair key across the subset's border.
+ *
+ * PRF: HKDF-SHA256 from the pair key, with the SHA-256 of the round fields
+ * and the whole sorted set with weights, and the pair's ids as `info`
+ * (length-prefixed, under the domain `flhe-mask-v2`), gives an AES-256-CTR
+ * key; its keystream is cut into values of `width + 16` bytes, rounded up to
+ * a multiple of 4, each read as a big-endian integer and reduced mod `n`.
+ * The at least 128 extra bits make the bias of that reduction below
+ * `2^-128`.
+ *
+ * Never mask two different vectors with the same context, round, attempt
+ * and set: the difference of the two masked vectors would be the difference
+ * of the plaintexts. A re-mask after a failure needs a new attempt number or
+ * a new set.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import { CanonicalWriter } from "./_canonical.ts";
+import { checkContext, checkInteger } from "./_checks.ts";
+import { fromHex, HEX32_PATTERN } from "./_hex.ts";
+import { canonicalSet, compareClientIds, type SetMember } from "./announced_set.ts";
+import { type ClientPublicKeys, type ClientSecretKeys, exportClientPublicKeys } from "./keys.ts";
+
+const MASK_DOMAIN = "flhe-mask-v2";
+/** Values masked per AES-CTR call: bounds memory for long vectors. A multiple of 4. */
+const CHUNK_VALUES = 1024;
+/** Keystreams computed concurrently. */
+const PEER_BATCH = 8;
+/** Largest vector accepted (values). */
+const MAX_COUNT = 1 << 24;
+/** Widest value accepted (bytes): 64 Kibit, far above any Paillier modulus in use. */
+const MAX_WIDTH = 8192;
+const TWO_32 = 4294967296;
+const HEX_CODES = new TextEncoder().encode("0123456789abcdef");
+const latin1 = new TextDecoder("latin1");
+
+/**
+ * Options of {@linkcode maskVector}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { MaskOptions } from "./masks.ts";
+ * const options: MaskOptions = {
+ *   selfId: "client-1",
+ *   pairKeys: new Map(),
+ *   set: [{ id: "client-1", weight: 600 }, { id: "client-2", weight: 400 }],
+ *   round: 1,
+ *   attempt: 0,
+ *   context: "ab".repeat(32),
+ *   count: 980,
+ *   modulus: (1n << 2047n) + 1n,
+ *   width: 256,
+ * };
+ * ```
+ */
+export interface MaskOptions {
+  /** The masking client's id. */
+  readonly selfId: string;
+  /** Pair keys from {@linkcode pairSecrets}, by peer id. */
+  readonly pairKeys: ReadonlyMap<string, CryptoKey>;
+  /** The announced set, including `selfId`; order does not matter. */
+  readonly set: readonly SetMember[];
+  /** Round number. */
+  readonly round: number;
+  /** Attempt within the round: 0, then 1 after the server shrinks the set. */
+  readonly attempt: number;
+  /** What else the masks are bound to, e.g. the Paillier key fingerprint. */
+  readonly context: string;
+  /** Number of values (packed plaintexts). */
+  readonly count: number;
+  /** The modulus of the values (Paillier `n`). */
+  readonly modulus: bigint;
+  /** Bytes per value, fixed-width big-endian; `modulus` must fit. */
+  readonly width: number;
+}
+
+/**
+ * Derives this client's pair key with every peer by X25519 key agreement.
+ * The shared secret goes straight into a non-extractable HKDF key: its bits
+ * are never visible to the program.
+ *
+ * @param own This client's keys.
+ * @param peers The public keys of the federation's clients; an entry with
+ *   this client's own id is skipped if its keys are this client's.
+ * @returns Pair keys by peer id (HKDF base keys, usable for `deriveKey`).
+ * @throws {FlheError} `input` if a peer is listed twice or its agreement key
+ *   is malformed or of low order; `auth` if the entry with this client's id
+ *   holds other keys than its own.
+ *
+ * @example Usage
+ * ```ts
+ * import { exportClientPublicKeys, generateClientKeys, pairSecrets } from "./mod.ts";
+ * const a = await generateClientKeys("client-1");
+ * const b = await generateClientKeys("client-2");
+ * const peers = [await exportClientPublicKeys(a), await exportClientPublicKeys(b)];
+ * const pairKeys = await pairSecrets(a, peers); // Map { "client-2" => CryptoKey }
+ * ```
+ */
+export async function pairSecrets(
+  own: ClientSecretKeys,
+  peers: readonly ClientPublicKeys[],
+): Promise<Map<string, CryptoKey>> {
+  const self = await exportClientPublicKeys(own);
+  const seen = new Set<string>();
+  const others: ClientPublicKeys[] = [];
+  for (const peer of peers) {
+    if (seen.has(peer.id)) {
+      throw new FlheError("input", `pair secrets: ${peer.id} is listed twice`);
+    }
+    seen.add(peer.id);
+    if (peer.id === own.id) {
+      if (peer.agreementKey !== self.agreementKey || peer.verifyKey !== self.verifyKey) {
+        throw new FlheError(
+          "auth",
+          `pair secrets: the keys listed for ${own.id} are not this client's keys`,
+        );
+      }
+      continue;
+    }
+    if (!HEX32_PATTERN.test(peer.agreementKey)) {
+      throw new FlheError(
+        "input",
+        `pair secrets: agreement key of ${peer.id} is not 64 hex digits`,
+      );
+    }
+    others.push(peer);
+  }
+  const entries = await Promise.all(others.map(async (peer): Promise<[string, CryptoKey]> => {
+    try {
+      const publicKey = await crypto.subtle.importKey(
+        "raw",
+        fromHex(peer.agreementKey),
+        { name: "X25519" },
+        false,
+        [],
+      );
+      const key = await crypto.subtle.deriveKey(
+        { name: "X25519", public: publicKey },
+        own.agreement.privateKey,
+        "HKDF",
+        false,
+        ["deriveKey"],
+      );
+      return [peer.id, key];
+    } catch (e) {
+      // Web Crypto refuses a low-order point (all-zero shared secret).
+      throw new FlheError(
+        "input",
+        `pair secrets: agreement key of ${peer.id} is not a usable X25519 key`,
+        { cause: e },
+      );
+    }
+  }));
+  return new Map(entries);
+}
+
+/**
+ * SHA-256 of everything the round's masks are bound to. Each pair key's
+ * HKDF info then holds this digest and the pair's ids: the same binding as
+ * the whole set, without hashing the set once per peer.
+ */
+async function roundDigest(
+  context: string,
+  round: number,
+  attempt: number,
+  set: readonly SetMember[],
+): Promise<Uint8Array> {
+  const w = new CanonicalWriter().string(MASK_DOMAIN).string(context).uint(round).uint(attempt);
+  w.uint(set.length);
+  for (const m of set) w.string(m.id).uint(m.weight);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", w.finish()));
+}
+
+function checkModulus(where: string, modulus: bigint, width: number): void {
+  checkInteger(where, "width", width, 1, "usage");
+  if (width > MAX_WIDTH) {
+    throw new FlheError("usage", `${where}: width is ${width} bytes, more than ${MAX_WIDTH}`);
+  }
+  if (typeof modulus !== "bigint" || modulus < 2n) {
+    throw new FlheError("usage", `${where}: modulus must be a bigint >= 2`);
+  }
+  if (modulus >> BigInt(8 * width) !== 0n) {
+    throw new FlheError(
+      "range",
+      `${where}: modulus of ${
+        modulus.toString(2).length
+      } bits does not fit in ${width}-byte values`,
+    );
+  }
+}
+
+/** The value of a lower-case hex digit's char code, as `toString(16)` prints them. */
+function nibble(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
+}
+
+/** Writes `value` (in `[0, 256^width)`) as `width` big-endian bytes at `offset`. */
+function writeFixed(value: bigint, out: Uint8Array, offset: number, width: number): void {
+  const hex = value.toString(16);
+  let pos = offset + width - 1;
+  let i = hex.length;
+  while (i >= 2) {
+    out[pos--] = (nibble(hex.charCodeAt(i - 2)) << 4) | nibble(hex.charCodeAt(i - 1));
+    i -= 2;
+  }
+  if (i === 1) out[pos--] = nibble(hex.charCodeAt(0));
+  out.fill(0, offset, pos + 1);
+}
+
+/**
+ * Computes this client's mask for one round: `count` values mod `modulus`,
+ * which cancel in the sum over all members of the announced set.
+ *
+ * @param options What the mask is for; see {@linkcode MaskOptions}.
+ * @returns `count * width` bytes: fixed-width big-endian values below
+ *   `modulus`.
+ * @throws {FlheError} `protocol` if the set has fewer than 2 members, lacks
+ *   `selfId`, lists an id twice or has a member without a pair key, or if the
+ *   round, attempt or context is malformed; `usage` or `range` if `count`,
+ *   `width` or `modulus` is unusable.
+ *
+ * @example Usage
+ * ```ts
+ * import { exportClientPublicKeys, generateClientKeys, maskVector, pairSecrets } from "./mod.ts";
+ * const a = await generateClientKeys("client-1");
+ * const b = await generateClientKeys("client-2");
+ * const set = [{ id: "client-1", weight: 3 }, { id: "client-2", weight: 5 }];
+ * const mask = await maskVector({
+ *   selfId: "client-1",
+ *   pairKeys: await pairSecrets(a, [await exportClientPublicKeys(b)]),
+ *   set, round: 1, attempt: 0, context: "ab".repeat(32),
+ *   count: 4, modulus: 1000003n, width: 3,
+ * }); // 12 bytes
+ * ```
+ */
+export async function maskVector(options: MaskOptions): Promise<Uint8Array> {
+  const { selfId, pairKeys, round, attempt, context, count, modulus, width } = options;
+  const where = "mask";
+  checkModulus(where, modulus, width);
+  checkInteger(where, "count", count, 0, "usage");
+  if (count > MAX_COUNT) {
+    throw new FlheError("usage", `${where}: count is ${count}, more than ${MAX_COUNT}`);
+  }
+  checkInteger(where, "round", round, 0);
+  checkInteger(where, "attempt", attempt, 0);
+  checkContext(where, context);
+  const set = canonicalSet(where, options.set);
+  if (set.length < 2) {
+    throw new FlheError(
+      "protocol",
+      `${where}: the announced set has ${set.length} member(s); masks need at least 2`,
+    );
+  }
+  if (!set.some((m) => m.id === selfId)) {
+    throw new FlheError("protocol", `${where}: the announced set does not include ${selfId}`);
+  }
+  const peers: { key: CryptoKey; sign: 1 | -1; low: string; high: string }[] = [];
+  for (const m of set) {
+    if (m.id === selfId) continue;
+    const key = pairKeys.get(m.id);
+    if (key === undefined) {
+      throw new FlheError("protocol", `${where}: set member ${m.id} has no pair key`);
+    }
+    const before = compareClientIds(selfId, m.id) < 0;
+    peers.push({
+      key,
+      sign: before ? 1 : -1,
+      low: before ? selfId : m.id,
+      high: before ? m.id : selfId,
+    });
+  }
+  const digest = await roundDigest(context, round, attempt, set);
+  const streamKeys = await Promise.all(peers.map((p) =>
+    crypto.subtle.deriveKey(
+      {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: new Uint8Array(0),
+        info: new CanonicalWriter().string(MASK_DOMAIN).bytes(digest).string(p.low)
+          .string(p.high).finish(),
+      },
+      p.key,
+      { name: "AES-CTR", length: 256 },
+      false,
+      ["encrypt"],
+    )
+  ));
+
+  // Each value's keystream is read as `limbs` 32-bit big-endian words, and
+  // the signed sum over peers is kept per word in a float64 (exact: at most
+  // MAX_SET_SIZE * 2^32 < 2^53). Carries and one BigInt conversion and
+  // reduction per value come at the end: far cheaper than a BigInt per value
+  // and peer.
+  const limbs = Math.ceil((width + 16) / 4);
+  const stride = limbs * 4;
+  const out = new Uint8Array(count * width);
+  const acc = new Float64Array(Math.min(count, CHUNK_VALUES) * limbs);
+  const hexChars = new Uint8Array(Math.min(count, CHUNK_VALUES) * limbs * 8);
+  const carries = new Float64Array(Math.min(count, CHUNK_VALUES));
+  const shift = BigInt(32 * limbs);
+  for (let first = 0; first < count; first += CHUNK_VALUES) {
+    const n = Math.min(CHUNK_VALUES, count - first);
+    const words = n * limbs;
+    // The chunk starts at keystream byte first * stride, a multiple of 16
+    // because CHUNK_VALUES is a multiple of 4: a whole AES block number.
+    const counter = new Uint8Array(16);
+    const block = (first * stride) / 16;
+    new DataView(counter.buffer).setBigUint64(8, BigInt(block));
+    const zeros = new Uint8Array(n * stride);
+    acc.fill(0, 0, words);
+    // A few keystreams at a time: concurrency for Web Crypto's threads,
+    // bounded memory for large sets.
+    for (let batch = 0; batch < peers.length; batch += PEER_BATCH) {
+      const streams = await Promise.all(
+        streamKeys.slice(batch, batch + PEER_BATCH).map((key) =>
+          crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 64 }, key, zeros)
+        ),
+      );
+      for (let s = 0; s < streams.length; s++) {
+        const view = new DataView(streams[s]!);
+        if (peers[batch + s]!.sign === 1) {
+          for (let k = 0; k < words; k++) acc[k]! += view.getUint32(4 * k);
+        } else {
+          for (let k = 0; k < words; k++) acc[k]! -= view.getUint32(4 * k);
+        }
+      }
+    }
+    // Normalise each value's words to [0, 2^32) from the least significant
+    // up, leaving a small signed carry above the top word.
+    for (let v = 0; v < n; v++) {
+      let carry = 0;
+      const base = v * limbs;
+      for (let k = base + limbs - 1; k >= base; k--) {
+        const x = acc[k]! + carry;
+        carry = Math.floor(x / TWO_32);
+        const word = x - carry * TWO_32;
+        let c = k * 8 + 7;
+        for (let d = 0; d < 8; d++) hexChars[c--] = HEX_CODES[(word >>> (4 * d)) & 15]!;
+      }
+      carries[v] = carry;
+    }
+    const hex = latin1.decode(hexChars.subarray(0, words * 8));
+    const digits = limbs * 8;
+    for (let v = 0; v < n; v++) {
+      let value = BigInt("0x" + hex.substring(v * digits, (v + 1) * digits));
+      if (carries[v] !== 0) value += BigInt(carries[v]!) << shift;
+      value %= modulus;
+      if (value < 0n) value += modulus;
+      writeFixed(value, out, (first + v) * width, width);
+    }
+  }
+  return out;
+}
+
+/** Compares `width` bytes of `a` at `offset` with `b` (big-endian): -1, 0 or 1. */
+function compareFixed(a: Uint8Array, offset: number, b: Uint8Array, width: number): number {
+  for (let i = 0; i < width; i++) {
+    const d = a[offset + i]! - b[i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * Adds a mask to packed plaintexts slot by slot, mod `modulus`: the masked
+ * plaintexts to encrypt. Runs on bytes (no BigInt): `(a + b) mod n` for
+ * `a, b < n` is one addition and at most one subtraction.
+ *
+ * @param plaintexts Fixed-width big-endian values, each below `modulus`.
+ * @param mask A mask from {@linkcode maskVector}, same length.
+ * @param modulus The modulus (Paillier `n`).
+ * @param width Bytes per value.
+ * @returns The slot-wise sums mod `modulus`, fixed-width big-endian.
+ * @throws {FlheError} `usage` if the lengths differ or are not a multiple of
+ *   `width`; `range` naming the slot if a value is not below `modulus`.
+ *
+ * @example Usage
+ * ```ts
+ * import { addMask } from "./masks.ts";
+ * addMask(new Uint8Array([0, 7]), new Uint8Array([0, 9]), 11n, 2); // [0, 5]
+ * ```
+ */
+export function addMask(
+  plaintexts: Uint8Array,
+  mask: Uint8Array,
+  modulus: bigint,
+  width: number,
+): Uint8Array {
+  const where = "addMask";
+  checkModulus(where, modulus, width);
+  if (plaintexts.length !== mask.length || plaintexts.length % width !== 0) {
+    throw new FlheError(
+      "usage",
+      `${where}: ${plaintexts.length} plaintext bytes and ${mask.length} mask bytes ` +
+        `are not the same whole number of ${width}-byte values`,
+    );
+  }
+  const n = new Uint8Array(width);
+  writeFixed(modulus, n, 0, width);
+  const out = new Uint8Array(plaintexts.length);
+  const count = plaintexts.length / width;
+  for (let v = 0; v < count; v++) {
+    const offset = v * width;
+    if (compareFixed(plaintexts, offset, n, width) >= 0) {
+      throw new FlheError("range", `${where}: plaintext ${v} is not below the modulus`);
+    }
+    if (compareFixed(mask, offset, n, width) >= 0) {
+      throw new FlheError("range", `${where}: mask value ${v} is not below the modulus`);
+    }
+    let carry = 0;
+    for (let i = width - 1; i >= 0; i--) {
+      const s = plaintexts[offset + i]! + mask[offset + i]! + carry;
+      out[offset + i] = s & 255;
+      carry = s >> 8;
+    }
+    // The true sum is below 2n; subtract n once if it reached n.
+    if (carry === 1 || compareFixed(out, offset, n, width) >= 0) {
+      let borrow = 0;
+      for (let i = width - 1; i >= 0; i--) {
+        const d = out[offset + i]! - n[i]! - borrow;
+        out[offset + i] = d & 255;
+        borrow = d < 0 ? 1 : 0;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * FedAvgHE: the server's strategy when updates are Paillier ciphertexts.
+ * Every ciphertext is checked on arrival (`0 < c < n^2`, `gcd(c, n) = 1`,
+ * count), every contribution's signature against the announced set; the
+ * accepted vectors are multiplied slot-wise mod `n^2` in the worker pool,
+ * which adds the (masked) plaintexts without reading them.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import { sha256Hex } from "../util/hex.ts";
+import { type PaillierPool, parseCiphertexts, type PublicKey } from "../he/mod.ts";
+import type { SetMember } from "../net/mod.ts";
+import { createFedAvgCore, type FedAvgOptions } from "./fedavg.ts";
+import type { Strategy } from "./strategy.ts";
+
+/** What a client signs for one contribution. */
+export interface SignedContribution {
+  readonly round: number;
+  readonly attempt: number;
+  readonly set: readonly SetMember[];
+  readonly id: string;
+  readonly weight: number;
+  /** SHA-256 (hex) of the ciphertexts. */
+  readonly digest: string;
+}
+
+/** Checks a contribution's signature with the signer's public key. */
+export type ContributionVerifier = (
+  contribution: SignedContribution,
+  signatureHex: string,
+) => Promise<boolean>;
+
+/**
+ * Creates the FedAvgHE strategy.
+ *
+ * @param options Client counts, caps and training settings.
+ * @param publicKey The federation's public key.
+ * @param count Ciphertexts per update.
+ * @param pool A worker pool for the public key (no secret needed).
+ * @param verify Checks a contribution's signature.
+ * @returns The strategy.
+ *
+ * @example Usage
+ * ```ts
+ * import { createFedAvgHE } from "./fedavg_he.ts";
+ * declare const options: import("./fedavg.ts").FedAvgOptions;
+ * declare const key: import("../he/mod.ts").PublicKey;
+ * declare const pool: import("../he/mod.ts").PaillierPool;
+ * createFedAvgHE(options, key, 980, pool, () => Promise.resolve(true));
+ * ```
+ */
+export function createFedAvgHE(
+  options: FedAvgOptions,
+  publicKey: PublicKey,
+  count: number,
+  pool: PaillierPool,
+  verify: ContributionVerifier,
+): Strategy {
+  return createFedAvgCore(options, {
+    name: "FedAvgHE",
+    count,
+    async check(clientId, update, announcement) {
+      // Parsed here so the sender hears what was wrong; the bigints are not
+      // kept: the pool parses its own slices in parallel.
+      parseCiphertexts(publicKey, update.payload, count, `update of round ${update.round}`);
+      const digest = await sha256Hex(update.payload);
+      const signed: SignedContribution = {
+        round: announcement.round,
+        attempt: announcement.attempt,
+        set: announcement.set,
+        id: clientId,
+        weight: update.weight,
+        digest,
+      };
+      if (!(await verify(signed, update.signature))) {
+        throw new FlheError(
+          "protocol",
+          `${clientId}: the update's signature does not verify for round ${update.round} and the announced set`,
+        );
+      }
+      return {
+        payload: update.payload,
+        contribution: { id: clientId, digest, signature: update.signature },
+      };
+    },
+    combine: (payloads) => pool.aggregate(payloads),
+  });
+}

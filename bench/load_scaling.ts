@@ -20,10 +20,13 @@ import {
   startParty,
   stopAll,
 } from "../tests/parties/harness.ts";
+import { loadBundle } from "../src/federation/mod.ts";
 
 /** What one load run measured. */
 export interface LoadResult {
   readonly clients: number;
+  /** The federation's packing headroom (to check the packed total weight). */
+  readonly maxTotalWeight: number;
   readonly history: RoundRecord[];
   /** Seconds from the first process start until all clients were connected. */
   readonly connectSeconds: number;
@@ -44,7 +47,9 @@ function rssMiB(pid: number): number {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
     return kb / 1024;
-  } catch {
+  } catch (e) {
+    // Without full permissions /proc is off limits: say so rather than print 0.
+    if (e instanceof Deno.errors.NotCapable) throw e;
     return 0; // Exited, or no /proc.
   }
 }
@@ -60,6 +65,7 @@ export async function runLoad(
 ): Promise<LoadResult> {
   const fed = `${dir}/fed-${clients}`;
   await smallFederation(fed, { clients, rounds });
+  const { config } = await loadBundle(`${fed}/server`);
   const parties: Party[] = [];
   const peak = { server: 0, owner: 0, client: 0 };
   const start = performance.now();
@@ -120,6 +126,7 @@ export async function runLoad(
     }
     return {
       clients,
+      maxTotalWeight: config.encoding.maxTotalWeight,
       history,
       connectSeconds,
       wallSeconds,

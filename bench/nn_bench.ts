@@ -22,6 +22,6 @@ trainLocal(model, head(train, 64), { seed: 0 });
 
 Deno.bench(`nn: train LeNet 1,000 samples`, { group: backend }, () => {
   setWeights(model, weights);
-  // The default recipe (Adam, cosine schedule), as federated clients run it.
+  // The default recipe (heavy-ball momentum, cosine schedule), as federated clients run it.
   trainLocal(model, data, { epochs: 1, batchSize: 32, seed: 1 });
 });

@@ -32,7 +32,13 @@ export const demo: Command = defineCommand({
   description: `
 Creates a federation in a temporary folder and starts the owner service, the
 server and the clients as separate processes on loopback, on the MNIST that
-ships with flhe. Prints each party's lines with its name and a table per round.`,
+ships with flhe. Prints each party's lines with its name and a table per round.
+
+The server's dashboard (a live page of the rounds, on loopback) is printed as
+"[demo] dashboard: URL" as soon as the server listens. At the end the demo
+writes report.html (the same table and charts in one file that opens without
+a server) and a copy of history.json into the --report folder; it replaces
+only files an earlier demo wrote there.`,
   options: {
     clients: int({
       placeholder: "K",
@@ -61,6 +67,19 @@ ships with flhe. Prints each party's lines with its name and a table per round.`
       help: "write a JSON summary (accuracy, seconds, bytes per round)",
     }),
     keep: flag("keep the federation folder"),
+    "dashboard-port": int({
+      placeholder: "N",
+      help: "port of the server's dashboard (0: any free port)",
+      range: rules.integers(0, 65_535),
+      default: 0,
+    }),
+    "no-dashboard": flag("do not serve the dashboard"),
+    report: path({
+      placeholder: "DIR",
+      help: "folder for report.html and a copy of history.json",
+      default: "flhe-demo",
+    }),
+    "no-report": flag("write no report"),
   },
   async run(v) {
     const summary = await runDemo({
@@ -78,6 +97,8 @@ ships with flhe. Prints each party's lines with its name and a table per round.`
       testLimit: v["test-limit"],
       summaryPath: v.summary,
       keep: v.keep,
+      dashboardPort: v["no-dashboard"] ? undefined : v["dashboard-port"],
+      reportDir: v["no-report"] ? undefined : v.report,
       log: createLogger("demo"),
     });
     return Number.isFinite(summary.final_accuracy) ? 0 : 1;

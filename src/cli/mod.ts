@@ -24,6 +24,7 @@ import { client } from "./client.ts";
 import { clientKeygen } from "./client_keygen.ts";
 import { demo } from "./demo.ts";
 import { data } from "./data.ts";
+import { history } from "./history.ts";
 
 export type { Command } from "./command.ts";
 export { type Io, STDIO } from "./output.ts";
@@ -41,6 +42,7 @@ export const commands: readonly Command[] = [
   client,
   demo,
   data,
+  history,
 ];
 
 /**

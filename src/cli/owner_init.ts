@@ -7,7 +7,12 @@
 import { createLogger, type Logger } from "../util/log.ts";
 import { STRATEGIES } from "../federation/bundle.ts";
 import * as rules from "../federation/rules.ts";
-import { initFederation } from "../parties/owner_init.ts";
+import {
+  DEFAULT_MAX_CLIENT_WEIGHT,
+  DEFAULT_MAX_TOTAL_WEIGHT,
+  DEFAULT_QUANT_BITS,
+  initFederation,
+} from "../parties/owner_init.ts";
 import { readClientPublicKeys } from "../parties/client_keygen.ts";
 import { FlheError } from "../util/error.ts";
 import { isLoopbackUrl } from "../util/url.ts";
@@ -80,7 +85,7 @@ const options = {
     placeholder: "B",
     help: "quantization bits of packed updates",
     range: rules.QUANT_BITS,
-    default: 16,
+    default: DEFAULT_QUANT_BITS,
   }),
   clip: number({
     placeholder: "R",
@@ -90,9 +95,16 @@ const options = {
   }),
   "max-total-weight": int({
     placeholder: "W",
-    help: "largest sum of client weights (examples per round)",
+    help: "packing headroom: each round's declared weights are scaled to sum to at most W " +
+      "(slots get log2(W) bits above the quantization bits)",
     range: rules.MAX_TOTAL_WEIGHT,
-    default: 65_536,
+    default: DEFAULT_MAX_TOTAL_WEIGHT,
+  }),
+  "max-client-weight": int({
+    placeholder: "N",
+    help: "largest weight (training examples) one client may declare",
+    range: rules.MAX_CLIENT_WEIGHT,
+    default: DEFAULT_MAX_CLIENT_WEIGHT,
   }),
   randomness: choice({
     placeholder: "KIND",
@@ -178,6 +190,7 @@ bundle to the machine of its party.`,
       quantBits: v["quant-bits"],
       clipRange: v.clip,
       maxTotalWeight: v["max-total-weight"],
+      maxClientWeight: v["max-client-weight"],
       randomness: v.randomness,
       strategy: v.strategy,
       partition: v.partition,

@@ -10,7 +10,7 @@ import * as rules from "../federation/rules.ts";
 import { runServer } from "../parties/server_setup.ts";
 import { type Command, defineCommand } from "./command.ts";
 import { checkRange, runtime } from "./options.ts";
-import { int, number, path } from "./option_kinds.ts";
+import { flag, int, number, path, string } from "./option_kinds.ts";
 import { bindAddress, readCa, readTls } from "./tls_files.ts";
 import { hostOption, MAX_WAIT_SECONDS, portOption, TLS_CERT, TLS_KEY } from "./shared_options.ts";
 
@@ -23,7 +23,11 @@ Runs the aggregation server with FedAvgHE: waits for the clients, runs the
 rounds, multiplies the clients' ciphertexts (which adds their updates) and
 returns the encrypted aggregate. It holds the public key only and never sees
 a plaintext weight. In owner mode it has the owner service decrypt each
-round's aggregate and relays the sealed model, which it cannot read.`,
+round's aggregate and relays the sealed model, which it cannot read.
+
+Serves a read-only dashboard (round table, curves, clients) on its own port,
+on loopback unless --dashboard-host says otherwise; then every request needs
+the token in the URL the server prints once.`,
   options: {
     bundle: path({ placeholder: "DIR", help: "the server's bundle", default: "federation/server" }),
     host: hostOption(
@@ -69,6 +73,18 @@ round's aggregate and relays the sealed model, which it cannot read.`,
       help: "trust this CA (PEM) for a wss:// owner service",
       default: runtime("BUNDLE/ca.pem if the owner URL is wss://"),
     }),
+    "dashboard-port": int({
+      placeholder: "N",
+      help: "port of the read-only dashboard, https with TLS (0: any free port)",
+      range: rules.integers(0, 65_535),
+      default: 0,
+    }),
+    "dashboard-host": string({
+      placeholder: "ADDR",
+      help: "address of the dashboard; any but loopback requires the token it prints",
+      default: "127.0.0.1",
+    }),
+    "no-dashboard": flag("do not serve the dashboard"),
   },
   async run(v) {
     const bundle = await loadBundle(v.bundle);
@@ -82,6 +98,7 @@ round's aggregate and relays the sealed model, which it cannot read.`,
     if (minAvailable !== undefined) {
       checkRange("min-available", minAvailable, rules.integers(1, config.clients));
     }
+    const tls = await readTls({ cert: v["tls-cert"], key: v["tls-key"] }, bundle.dir);
     await runServer({
       bundle,
       ...bindAddress({ host: v.host, port: v.port }, config.serverUrl),
@@ -91,8 +108,11 @@ round's aggregate and relays the sealed model, which it cannot read.`,
       lingerMs: v.linger * 1000,
       minClients,
       minAvailable,
-      tls: await readTls({ cert: v["tls-cert"], key: v["tls-key"] }, bundle.dir),
+      tls,
       ownerCaCerts: await readCa(v.ca, bundle.dir, config.ownerUrl),
+      dashboard: v["no-dashboard"]
+        ? undefined
+        : { hostname: v["dashboard-host"], port: v["dashboard-port"] },
       log: createLogger("server"),
     });
     return 0;

@@ -82,7 +82,10 @@ export interface FederationConfig {
     readonly encoding: Encoding;
     readonly quantBits: number;
     readonly clipRange: number;
+    /** Packing headroom: the largest sum of the packed (scaled) weights of a round. */
     readonly maxTotalWeight: number;
+    /** The largest weight (training examples) one client may declare. */
+    readonly maxClientWeight: number;
     readonly fracBits: number;
     readonly randomness: Randomness;
   };
@@ -183,6 +186,7 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
       quantBits: num(enc, "quantBits", rules.QUANT_BITS),
       clipRange: num(enc, "clipRange", rules.CLIP_RANGE),
       maxTotalWeight: num(enc, "maxTotalWeight", rules.MAX_TOTAL_WEIGHT),
+      maxClientWeight: num(enc, "maxClientWeight", rules.MAX_CLIENT_WEIGHT),
       fracBits: num(enc, "fracBits", rules.FRAC_BITS),
       randomness: enc.oneOf("randomness", rules.RANDOMNESS_KINDS),
     },

@@ -6,15 +6,16 @@
  */
 
 import { plaintextCount, type PublicKey } from "../he/mod.ts";
+import { FlheError } from "../util/error.ts";
 import { federationCodec, type FederationConfig } from "./bundle.ts";
 
 /** Room for a frame's header beside its payload (the header is at most 64 KiB). */
 const HEADER_ROOM_BYTES = 70_000;
 
 /**
- * The largest weight one client may contribute with: its share of the
- * federation's maximum total weight, so that no client outweighs its share
- * and no round's total can overflow the packing.
+ * The largest weight (training examples) one client may declare, fixed in
+ * `federation.json` at init and checked by the server, every client and the
+ * owner, so that no client outweighs its declared share.
  *
  * @param config The federation.
  * @returns The cap.
@@ -23,11 +24,46 @@ const HEADER_ROOM_BYTES = 70_000;
  * ```ts
  * import { clientWeightCap } from "./limits.ts";
  * declare const config: import("./bundle.ts").FederationConfig;
- * clientWeightCap(config); // 32768 for 2 clients and maxTotalWeight 65536
+ * clientWeightCap(config); // 60000 by default
  * ```
  */
 export function clientWeightCap(config: FederationConfig): number {
-  return Math.max(1, Math.floor(config.encoding.maxTotalWeight / config.clients));
+  return config.encoding.maxClientWeight;
+}
+
+/**
+ * The integer weights each member packs its update with: the declared
+ * weights of the announced set scaled so that their total stays within the
+ * packing headroom `maxTotalWeight` (`floor((W - |set|) * w / sum) + ...`,
+ * at least 1 each). Every party derives them from the signed set alone, so
+ * all agree; small packed weights keep the slots narrow.
+ *
+ * @param set The announced set with declared weights.
+ * @param maxTotalWeight The packing headroom `W`.
+ * @returns The packing weight of each member, in set order; their sum is at most `W`.
+ * @throws {FlheError} `protocol` if the set has `W` or more members.
+ *
+ * @example Usage
+ * ```ts
+ * import { packingWeights } from "./limits.ts";
+ * packingWeights([{ id: "client-1", weight: 30_000 }, { id: "client-2", weight: 10_000 }], 256);
+ * // [190, 63]
+ * ```
+ */
+export function packingWeights(
+  set: readonly { readonly weight: number }[],
+  maxTotalWeight: number,
+): number[] {
+  if (set.length >= maxTotalWeight) {
+    throw new FlheError(
+      "protocol",
+      `a set of ${set.length} clients does not fit maxTotalWeight ${maxTotalWeight}`,
+    );
+  }
+  const total = set.reduce((s, m) => s + m.weight, 0);
+  // Scaled into W - |set| so that raising each to at least 1 keeps the sum <= W.
+  const room = maxTotalWeight - set.length;
+  return set.map((m) => Math.max(1, Math.floor((room * m.weight) / total)));
 }
 
 /**

@@ -103,8 +103,15 @@ export const QUANT_BITS: Range = integers(2, 24);
 /** Clip range R of update values, which are clipped to [-R, R]. */
 export const CLIP_RANGE: Range = reals(1e-6, 1e6);
 
-/** Declared maximum sum of client weights. */
-export const MAX_TOTAL_WEIGHT: Range = integers(1, 2 ** 24);
+/**
+ * Packing headroom: the declared weights of a round's set are scaled so that
+ * the packed weights sum to at most this (the slots have `log2` of it bits
+ * of room above the quantization bits).
+ */
+export const MAX_TOTAL_WEIGHT: Range = integers(3, 2 ** 24);
+
+/** The largest weight (training examples) one client may declare. */
+export const MAX_CLIENT_WEIGHT: Range = integers(1, 2 ** 24);
 
 /** Fraction bits of the per-weight fixed-point encoding. */
 export const FRAC_BITS: Range = integers(0, 64);

@@ -1,12 +1,14 @@
 /**
- * Server-side aggregation: ciphertext vectors checked and multiplied
- * slot-wise mod `n^2`, which adds the plaintexts without reading them.
+ * The server's check of ciphertext vectors from outside, before it
+ * aggregates them (the slot-wise product mod `n^2`, which adds the
+ * plaintexts without reading them, runs in the pool: see `createPool`'s
+ * `aggregate`).
  *
  * @module
  */
 
 import { FlheError } from "../util/error.ts";
-import { readBigint, writeBigint } from "./bytes.ts";
+import { readBigint } from "./bytes.ts";
 import type { PublicKey } from "./keys.ts";
 import { gcd } from "./modular.ts";
 import { checkCiphertext } from "./paillier.ts";
@@ -56,68 +58,4 @@ export function parseCiphertexts(
     out.forEach((c, i) => checkCiphertext(key, c, `${what}[${i}]`));
   }
   return out;
-}
-
-/** A running homomorphic sum of ciphertext vectors of one length. */
-export interface Accumulator {
-  /** How many vectors have been added. */
-  readonly added: number;
-  /**
-   * Adds a checked vector (from {@linkcode parseCiphertexts}).
-   *
-   * @param ciphertexts The vector; its length must match.
-   */
-  add(ciphertexts: readonly bigint[]): void;
-  /**
-   * The sum so far as fixed-width bytes.
-   *
-   * @returns `count * ciphertextBytes` bytes.
-   */
-  bytes(): Uint8Array;
-}
-
-/**
- * Creates an {@linkcode Accumulator} for vectors of `count` ciphertexts.
- *
- * @param key The public key.
- * @param count Ciphertexts per vector.
- * @returns The accumulator.
- *
- * @example Usage
- * ```ts
- * import { createAccumulator, generateKeyPair } from "./mod.ts";
- * const { publicKey } = await generateKeyPair(512);
- * const acc = createAccumulator(publicKey, 2);
- * ```
- */
-export function createAccumulator(key: PublicKey, count: number): Accumulator {
-  let sum: bigint[] | undefined;
-  let added = 0;
-  return {
-    get added() {
-      return added;
-    },
-    add(ciphertexts: readonly bigint[]): void {
-      if (ciphertexts.length !== count) {
-        throw new FlheError(
-          "protocol",
-          `aggregate: vector of ${ciphertexts.length}, expected ${count}`,
-        );
-      }
-      if (sum === undefined) {
-        sum = [...ciphertexts];
-      } else {
-        const n2 = key.n2;
-        for (let i = 0; i < count; i++) sum[i] = (sum[i]! * ciphertexts[i]!) % n2;
-      }
-      added++;
-    },
-    bytes(): Uint8Array {
-      if (sum === undefined) throw new FlheError("protocol", "aggregate: no vector added");
-      const width = key.ciphertextBytes;
-      const out = new Uint8Array(count * width);
-      for (let i = 0; i < count; i++) writeBigint(sum[i]!, width, out, i * width);
-      return out;
-    },
-  };
 }

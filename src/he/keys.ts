@@ -17,13 +17,17 @@
  *   bits). Ciphertexts are ordinary Paillier ciphertexts, but security rests
  *   on an extra subgroup assumption beyond DCR: opt-in only.
  *
+ * This file holds the key classes, the key kinds and the fingerprint; keys
+ * are made by `generateKeyPair` (`key_gen.ts`, with the subgroup kind in
+ * `subgroup_key_gen.ts`).
+ *
  * @module
  */
 
-import { isProbablyPrime, prime } from "bigint-crypto-utils";
 import { FlheError } from "../util/error.ts";
-import { bitLength, gcd, modInv, modPow } from "./modular.ts";
-import { toHex, writeBigint } from "./bytes.ts";
+import { sha256Hex } from "../util/hex.ts";
+import { writeBigint } from "./bytes.ts";
+import { bitLength, modInv, modPow } from "./modular.ts";
 
 /** Key sizes flhe accepts. 2048 is the default; 3072 follows NIST's 128-bit level. */
 export const KEY_BITS_ALLOWED: readonly number[] = [2048, 3072];
@@ -92,7 +96,7 @@ export function subgroupExponentBits(keyBits: number): number {
  *
  * @example Usage
  * ```ts
- * import { generateKeyPair } from "./keys.ts";
+ * import { generateKeyPair } from "./key_gen.ts";
  * const { publicKey } = await generateKeyPair(512);
  * publicKey.ciphertextBytes; // 128
  * ```
@@ -167,7 +171,7 @@ export interface SubgroupPrimes {
  *
  * @example Usage
  * ```ts
- * import { generateKeyPair } from "./keys.ts";
+ * import { generateKeyPair } from "./key_gen.ts";
  * const { secretKey } = await generateKeyPair(512);
  * secretKey.p * secretKey.q === secretKey.publicKey.n; // true
  * ```
@@ -268,228 +272,6 @@ export interface KeyPair {
   readonly secretKey: SecretKey;
 }
 
-/** Options of {@linkcode generateKeyPair}. */
-export interface KeyOptions {
-  /** The key kind (default `standard`; see {@linkcode KEY_KINDS}). */
-  readonly kind?: KeyKind;
-}
-
-/**
- * Draws a uniformly random bigint in `[1, bound)`.
- *
- * @param bound Exclusive upper bound, > 1.
- * @returns The random value.
- *
- * @example Usage
- * ```ts
- * import { randomBelow } from "./keys.ts";
- * randomBelow(10n) < 10n; // true
- * ```
- */
-export function randomBelow(bound: bigint): bigint {
-  const bytes = new Uint8Array(Math.ceil(bitLength(bound) / 8) + 8);
-  for (;;) {
-    crypto.getRandomValues(bytes);
-    // 64 extra bits make the modulo bias negligible (< 2^-64).
-    const x = BigInt("0x" + toHex(bytes)) % bound;
-    if (x !== 0n) return x;
-  }
-}
-
-/** `x ** n mod n^2` by CRT over `p^2` and `q^2` (about 3x faster than directly). */
-function nthPowerCrt(x: bigint, n: bigint, p: bigint, q: bigint): bigint {
-  const p2 = p * p;
-  const q2 = q * q;
-  const xp = modPow(x, n % (p * (p - 1n)), p2);
-  const xq = modPow(x, n % (q * (q - 1n)), q2);
-  return (xq + q2 * ((((xp - xq) % p2 + p2) * modInv(q2, p2)) % p2)) % (n * n);
-}
-
-/**
- * Computes the DJN base `hs = (-x^2 mod n) ** n mod n^2` for a random unit `x`.
- *
- * @param n The modulus.
- * @param p Optional first prime, to compute by CRT (about 3x faster).
- * @param q Optional second prime.
- * @returns `hs`.
- *
- * @example Usage
- * ```ts
- * import { djnBase } from "./keys.ts";
- * djnBase(77n) < 77n * 77n; // true
- * ```
- */
-export function djnBase(n: bigint, p?: bigint, q?: bigint): bigint {
-  let x: bigint;
-  do x = randomBelow(n); while (gcd(x, n) !== 1n);
-  const h = n - ((x * x) % n);
-  if (p === undefined || q === undefined) return modPow(h, n, n * n);
-  return nthPowerCrt(h, n, p, q);
-}
-
-/**
- * Computes the base of a subgroup key, `hs = (-y ** (2 p1 q1) mod n) ** n mod
- * n^2` for a random unit `y`, where `p = 2 p0 p1 + 1` and `q = 2 q0 q1 + 1`.
- * Its order divides `2 p0 q0`; the `y` is redrawn until it is exactly that
- * (so that `hs ** r` spreads over the whole subgroup).
- *
- * @param p First prime.
- * @param q Second prime.
- * @param subgroup The small primes `p0` and `q0`.
- * @returns `hs`.
- * @throws {FlheError} `input` if `2 p0` does not divide `p - 1` or `2 q0` does not divide `q - 1`.
- *
- * @example Usage
- * ```ts
- * import { subgroupBase } from "./keys.ts";
- * // p = 2 * 3 * 5 + 1, q = 2 * 7 * 3 + 1
- * subgroupBase(31n, 43n, { p0: 3n, q0: 7n }) < (31n * 43n) ** 2n; // true
- * ```
- */
-export function subgroupBase(p: bigint, q: bigint, subgroup: SubgroupPrimes): bigint {
-  const { p0, q0 } = subgroup;
-  if ((p - 1n) % (2n * p0) !== 0n || (q - 1n) % (2n * q0) !== 0n) {
-    throw new FlheError(
-      "input",
-      "subgroup base: 2 p0 must divide p - 1 and 2 q0 must divide q - 1",
-    );
-  }
-  const n = p * q;
-  const e = 2n * ((p - 1n) / (2n * p0)) * ((q - 1n) / (2n * q0));
-  for (;;) {
-    const y = randomBelow(n);
-    if (gcd(y, n) !== 1n) continue;
-    const z = modPow(y, e, n);
-    // z has order p0 mod p and q0 mod q unless it is 1 there (probability 1/p0).
-    if (z % p === 1n || z % q === 1n) continue;
-    return nthPowerCrt(n - z, n, p, q);
-  }
-}
-
-/** Odd primes below 2^14, for sieving candidates before a probabilistic test. */
-const SIEVE_PRIMES: readonly number[] = (() => {
-  const limit = 1 << 14;
-  const composite = new Uint8Array(limit);
-  const out: number[] = [];
-  for (let i = 3; i < limit; i += 2) {
-    if (composite[i]) continue;
-    out.push(i);
-    for (let j = i * i; j < limit; j += 2 * i) composite[j] = 1;
-  }
-  return out;
-})();
-
-/** `a ** -1 mod m` for small numbers (`m` prime, `a` not a multiple of it). */
-function smallInverse(a: number, m: number): number {
-  let [r0, r1, s0, s1] = [a % m, m, 1, 0];
-  while (r1 !== 0) {
-    const t = Math.floor(r0 / r1);
-    [r0, r1, s0, s1] = [r1, r0 - t * r1, s1, s0 - t * s1];
-  }
-  return ((s0 % m) + m) % m;
-}
-
-/**
- * Finds a prime `P = 2 * small * k + 1` with `k` odd and `3 * 2^(bits-2) <=
- * P < 2^bits` (so that the product of two such primes has exactly `2 * bits`
- * bits): a random odd start `k`, then `k, k + 2, ...` sieved by the odd
- * primes below 2^14, a base-2 Fermat test and 16 Miller-Rabin rounds.
- */
-async function primeAboveFactor(bits: number, small: bigint): Promise<bigint> {
-  const step = 4n * small; // k += 2
-  const low = 3n << BigInt(bits - 2);
-  const high = 1n << BigInt(bits);
-  const kMin = (low - 1n + 2n * small - 1n) / (2n * small);
-  const kMax = (high - 2n) / (2n * small);
-  const window = 4096;
-  if (kMax - kMin < 8n * BigInt(window)) {
-    throw new FlheError("input", `keyBits: ${2 * bits} is too small for a subgroup key`);
-  }
-  const sieve = new Uint8Array(window);
-  for (;;) {
-    const k0 = (kMin + randomBelow(kMax - kMin - 2n * BigInt(window))) | 1n;
-    const start = 2n * small * k0 + 1n;
-    sieve.fill(0);
-    for (const r of SIEVE_PRIMES) {
-      const stepMod = Number(step % BigInt(r));
-      if (stepMod === 0) continue;
-      const startMod = Number(start % BigInt(r));
-      // First i with start + i * step = 0 mod r.
-      let i = ((r - startMod) % r) * smallInverse(stepMod, r) % r;
-      for (; i < window; i += r) sieve[i] = 1;
-    }
-    for (let i = 0; i < window; i++) {
-      if (sieve[i]) continue;
-      const candidate = start + BigInt(i) * step;
-      if (modPow(2n, candidate - 1n, candidate) !== 1n) continue;
-      if (await isProbablyPrime(candidate, 16, true)) return candidate;
-    }
-  }
-}
-
-async function generateSubgroupKeyPair(keyBits: number): Promise<KeyPair> {
-  const half = keyBits / 2;
-  const smallBits = subgroupExponentBits(keyBits) / 2;
-  for (;;) {
-    const p0 = await prime(smallBits);
-    const q0 = await prime(smallBits);
-    if (p0 === q0) continue;
-    const p = await primeAboveFactor(half, p0);
-    const q = await primeAboveFactor(half, q0);
-    const p1 = (p - 1n) / (2n * p0);
-    const q1 = (q - 1n) / (2n * q0);
-    // p0, q0, p1, q1 pairwise coprime (as Ma, Han and Lei and PrimiHub require).
-    if (p === q || gcd(p0 * q0, p1 * q1) !== 1n || gcd(p1, q1) !== 1n) continue;
-    const n = p * q;
-    if (bitLength(n) !== keyBits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
-    const subgroup = { p0, q0 };
-    const publicKey = new PublicKey(n, subgroupBase(p, q, subgroup), "subgroup");
-    return { publicKey, secretKey: new SecretKey(p, q, publicKey, subgroup) };
-  }
-}
-
-/**
- * Generates a key pair with `g = n + 1` and a fresh randomness base. The
- * primes of a standard key, and the small primes `p0`, `q0` of a subgroup
- * key, come from `bigint-crypto-utils` (the prime generator `paillier-bigint`
- * uses); the primes `p = 2 p0 p1 + 1` of a subgroup key are found by sieving
- * `p1` and testing with its `isProbablyPrime` (about a second at 2048 bits).
- *
- * @param keyBits Bit length of `n`: 2048 (default) or 3072; smaller even
- *   sizes (>= 128) are accepted for tests.
- * @param options The key kind (default `standard`).
- * @returns The key pair.
- * @throws {FlheError} `input` if `keyBits` is not an even number >= 128 or the kind is unknown.
- *
- * @example Usage
- * ```ts
- * import { generateKeyPair } from "./keys.ts";
- * const { publicKey, secretKey } = await generateKeyPair(512);
- * const fast = await generateKeyPair(512, { kind: "subgroup" });
- * ```
- */
-export async function generateKeyPair(
-  keyBits = 2048,
-  options: KeyOptions = {},
-): Promise<KeyPair> {
-  if (!Number.isInteger(keyBits) || keyBits < 128 || keyBits % 2 !== 0) {
-    throw new FlheError("input", `keyBits: ${keyBits} is not an even number >= 128`);
-  }
-  const kind = options.kind ?? "standard";
-  if (!KEY_KIND_NAMES.includes(kind)) {
-    throw new FlheError("input", `kind: "${kind}" is not one of ${KEY_KIND_NAMES.join(", ")}`);
-  }
-  if (kind === "subgroup") return await generateSubgroupKeyPair(keyBits);
-  for (;;) {
-    const p = await prime(keyBits / 2);
-    const q = await prime(keyBits / 2);
-    const n = p * q;
-    if (p === q || bitLength(n) !== keyBits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
-    const publicKey = new PublicKey(n, djnBase(n, p, q));
-    return { publicKey, secretKey: new SecretKey(p, q, publicKey) };
-  }
-}
-
 /**
  * The SHA-256 fingerprint of a public key, over a label naming its kind and
  * its fixed-width `n` and `hs`: what every party prints and checks so that
@@ -503,7 +285,8 @@ export async function generateKeyPair(
  *
  * @example Usage
  * ```ts
- * import { fingerprint, generateKeyPair } from "./keys.ts";
+ * import { generateKeyPair } from "./key_gen.ts";
+ * import { fingerprint } from "./keys.ts";
  * const { publicKey } = await generateKeyPair(512);
  * (await fingerprint(publicKey)).length; // 64
  * ```
@@ -516,5 +299,5 @@ export async function fingerprint(key: PublicKey): Promise<string> {
   bytes.set(label, 0);
   writeBigint(key.n, key.plaintextBytes, bytes, label.length);
   writeBigint(key.hs, key.ciphertextBytes, bytes, label.length + key.plaintextBytes);
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+  return await sha256Hex(bytes);
 }

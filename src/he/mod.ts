@@ -5,6 +5,9 @@
  * per-weight codecs, ciphertext checks and a worker pool. It knows nothing
  * of models, data or the network.
  *
+ * This module is the public surface of `src/he`; helpers that its files
+ * share among themselves are not exported here.
+ *
  * @example Encrypt a vector, add it to itself, decrypt the mean
  * ```ts
  * import { codecParams, createPool, dequantizeMean, generateKeyPair, pack, quantize, unpack } from "./mod.ts";
@@ -14,7 +17,8 @@
  * try {
  *   const values = new Float32Array([0.1, -0.2]);
  *   const cts = await pool.encrypt(pack(quantize(values, params).levels, 1, params));
- *   const mean = dequantizeMean(unpack(await pool.decrypt(cts), 2, params), 1, params);
+ *   const sum = await pool.aggregate([cts, cts]);
+ *   const mean = dequantizeMean(unpack(await pool.decrypt(sum), 2, params), 2, params);
  * } finally {
  *   pool.close();
  * }
@@ -23,11 +27,57 @@
  * @module
  */
 
-export * from "./bytes.ts";
-export * from "./codec.ts";
-export * from "./keys.ts";
-export * from "./key_file.ts";
-export * from "./modular.ts";
-export * from "./paillier.ts";
-export * from "./pool.ts";
-export * from "./aggregate.ts";
+export { readBigint, writeBigint } from "./bytes.ts";
+export {
+  type CodecOptions,
+  type CodecParams,
+  codecParams,
+  type Encoding,
+  plaintextCount,
+} from "./codec_params.ts";
+export {
+  cryptoUniform,
+  dequantizeMean,
+  quantize,
+  type Quantized,
+  type UniformRandom,
+} from "./quantize.ts";
+export { pack, unpack } from "./pack.ts";
+export { decodePerWeight, encodePerWeight } from "./per_weight.ts";
+export { decodeMean, encodeUpdate } from "./codec.ts";
+export {
+  fingerprint,
+  KEY_BITS_ALLOWED,
+  KEY_KIND_NAMES,
+  KEY_KINDS,
+  type KeyKind,
+  type KeyPair,
+  PublicKey,
+  SecretKey,
+  subgroupExponentBits,
+  type SubgroupPrimes,
+} from "./keys.ts";
+export { djnBase, generateKeyPair, type KeyOptions } from "./key_gen.ts";
+export { subgroupBase } from "./subgroup_key_gen.ts";
+export { loadPublicKey, loadSecretKey, savePublicKey, saveSecretKey } from "./key_file.ts";
+export {
+  bitLength,
+  createFixedBaseTable,
+  type FixedBaseTable,
+  gcd,
+  modInv,
+  modPow,
+  randomBelow,
+} from "./modular.ts";
+export {
+  addCiphertexts,
+  checkCiphertext,
+  createRandomizerSource,
+  decrypt,
+  encrypt,
+  type RandomizerSource,
+  type Randomness,
+  tableWindowBits,
+} from "./paillier.ts";
+export { createPool, type PaillierPool, type PoolOptions } from "./pool.ts";
+export { parseCiphertexts } from "./aggregate.ts";

@@ -1,9 +1,12 @@
 /**
  * Modular arithmetic on bigints that the Paillier engine needs and the
- * language lacks: exponentiation and fixed-base exponentiation tables.
+ * language lacks: exponentiation, inverses, uniform residues, `n`-th powers
+ * by CRT and fixed-base exponentiation tables.
  *
  * @module
  */
+
+import { toHex } from "../util/hex.ts";
 
 /**
  * Computes `base ** exponent mod modulus` with a sliding window whose width
@@ -126,6 +129,46 @@ export function modInv(a: bigint, m: bigint): bigint {
  */
 export function bitLength(x: bigint): number {
   return x === 0n ? 0 : x.toString(2).length;
+}
+
+/**
+ * Draws a uniformly random bigint in `[1, bound)`.
+ *
+ * @param bound Exclusive upper bound, > 1.
+ * @returns The random value.
+ *
+ * @example Usage
+ * ```ts
+ * import { randomBelow } from "./modular.ts";
+ * randomBelow(10n) < 10n; // true
+ * ```
+ */
+export function randomBelow(bound: bigint): bigint {
+  const bytes = new Uint8Array(Math.ceil(bitLength(bound) / 8) + 8);
+  for (;;) {
+    crypto.getRandomValues(bytes);
+    // 64 extra bits make the modulo bias negligible (< 2^-64).
+    const x = BigInt("0x" + toHex(bytes)) % bound;
+    if (x !== 0n) return x;
+  }
+}
+
+/**
+ * `x ** n mod n^2` for `n = p q` by CRT over `p^2` and `q^2` (about 3x faster
+ * than directly). Internal to key generation (not exported by `mod.ts`).
+ *
+ * @param x The base.
+ * @param n The modulus `p q`.
+ * @param p First prime.
+ * @param q Second prime.
+ * @returns `x ** n mod n^2`.
+ */
+export function nthPowerCrt(x: bigint, n: bigint, p: bigint, q: bigint): bigint {
+  const p2 = p * p;
+  const q2 = q * q;
+  const xp = modPow(x, n % (p * (p - 1n)), p2);
+  const xq = modPow(x, n % (q * (q - 1n)), q2);
+  return (xq + q2 * ((((xp - xq) % p2 + p2) * modInv(q2, p2)) % p2)) % (n * n);
 }
 
 /**

@@ -10,8 +10,14 @@
 
 import { FlheError } from "../util/error.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
-import { randomBelow } from "./keys.ts";
-import { createFixedBaseTable, type FixedBaseTable, gcd, modInv, modPow } from "./modular.ts";
+import {
+  createFixedBaseTable,
+  type FixedBaseTable,
+  gcd,
+  modInv,
+  modPow,
+  randomBelow,
+} from "./modular.ts";
 
 /**
  * How encryption draws its randomness:
@@ -193,27 +199,6 @@ export function decrypt(key: SecretKey, c: bigint): bigint {
  */
 export function addCiphertexts(key: PublicKey, a: bigint, b: bigint): bigint {
   return (a * b) % key.n2;
-}
-
-/**
- * Homomorphic multiplication by a plaintext scalar: `c ** k` encrypts `k * m`.
- *
- * @param key The public key.
- * @param c A ciphertext.
- * @param k A non-negative scalar.
- * @returns A ciphertext of `k * m mod n`.
- * @throws {FlheError} `range` if `k` is negative.
- *
- * @example Usage
- * ```ts
- * import { createRandomizerSource, decrypt, encrypt, generateKeyPair, multiplyPlain } from "./mod.ts";
- * const { publicKey: pk, secretKey } = await generateKeyPair(512);
- * decrypt(secretKey, multiplyPlain(pk, encrypt(pk, 4n, createRandomizerSource(pk).next()), 3n)); // 12n
- * ```
- */
-export function multiplyPlain(key: PublicKey, c: bigint, k: bigint): bigint {
-  if (k < 0n) throw new FlheError("range", "multiplyPlain: scalar must be non-negative");
-  return modPow(c, k, key.n2);
 }
 
 /**

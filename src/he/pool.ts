@@ -30,8 +30,9 @@ export interface PaillierPool extends Disposable {
   /** Number of workers. */
   readonly workers: number;
   /**
-   * Computes `count` randomizers ahead of time, spread over the workers;
-   * later encryptions use them first.
+   * Makes sure `count` randomizers are ready ahead of time, spread over the
+   * workers (a top-up: those already stocked count); later encryptions use
+   * them first.
    *
    * @param count Number of randomizers.
    */
@@ -63,9 +64,83 @@ export interface PaillierPool extends Disposable {
   close(): void;
 }
 
+/** A request without its `id`, which {@linkcode Dispatcher.call} assigns. */
+type RequestBody = WorkerRequest extends infer R ? R extends unknown ? Omit<R, "id"> : never
+  : never;
+
+/** The running workers and the requests they have not answered yet. */
+interface Dispatcher {
+  /** The workers, in a fixed order. */
+  readonly workers: readonly Worker[];
+  /**
+   * Sends a request to one worker.
+   *
+   * @param worker The worker.
+   * @param body The request; its `id` is assigned here.
+   * @param transfer Buffers to move to the worker.
+   * @returns The worker's reply; rejects on an error reply or when the pool closes.
+   */
+  call(worker: Worker, body: RequestBody, transfer?: Transferable[]): Promise<WorkerReply>;
+  /**
+   * Stops every worker and rejects every pending call (once; later calls do nothing).
+   *
+   * @param reason Why the pool stops (default: it was closed).
+   */
+  close(reason?: FlheError): void;
+}
+
 interface Pending {
   resolve(reply: WorkerReply): void;
   reject(error: Error): void;
+}
+
+function closedError(): FlheError {
+  return new FlheError("unavailable", "paillier pool is closed");
+}
+
+/**
+ * Starts `count` workers and routes their replies to the pending calls by
+ * request id. A worker that fails stops the whole pool: its share of every
+ * later call would go unanswered.
+ */
+function startWorkers(count: number): Dispatcher {
+  const pending = new Map<number, Pending>();
+  const workers: Worker[] = [];
+  let nextId = 1;
+  let closed = false;
+  const close = (reason = closedError()): void => {
+    if (closed) return;
+    closed = true;
+    for (const w of workers) w.terminate();
+    for (const p of pending.values()) p.reject(reason);
+    pending.clear();
+  };
+  const onReply = (event: MessageEvent<WorkerReply>): void => {
+    const p = pending.get(event.data.id);
+    if (!p) return;
+    pending.delete(event.data.id);
+    if (event.data.type === "error") p.reject(new FlheError("input", event.data.message));
+    else p.resolve(event.data);
+  };
+  const onError = (event: ErrorEvent): void => {
+    event.preventDefault();
+    close(new FlheError("unavailable", `paillier worker failed: ${event.message}`));
+  };
+  for (let i = 0; i < count; i++) {
+    const worker = new Worker(new URL("./pool_worker.ts", import.meta.url), { type: "module" });
+    worker.onmessage = onReply;
+    worker.onerror = onError;
+    workers.push(worker);
+  }
+  const call = (worker: Worker, body: RequestBody, transfer: Transferable[] = []) => {
+    if (closed) return Promise.reject(closedError());
+    const req = { ...body, id: nextId++ } as WorkerRequest;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      pending.set(req.id, { resolve, reject });
+      worker.postMessage(req, transfer);
+    });
+  };
+  return { workers, call, close };
 }
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
@@ -82,6 +157,105 @@ function keyBytes(value: bigint, width: number): Uint8Array {
   const out = new Uint8Array(width);
   writeBigint(value, width, out, 0);
   return out;
+}
+
+/** The `init` request: the key as fixed-width bytes, and the randomness kind. */
+function initRequest(options: PoolOptions): RequestBody {
+  const { publicKey, secretKey } = options;
+  const width = publicKey.plaintextBytes;
+  return {
+    type: "init",
+    n: keyBytes(publicKey.n, width),
+    hs: keyBytes(publicKey.hs, publicKey.ciphertextBytes),
+    kind: publicKey.kind,
+    ...(secretKey ? { p: keyBytes(secretKey.p, width), q: keyBytes(secretKey.q, width) } : {}),
+    ...(secretKey?.p0 !== undefined && secretKey.q0 !== undefined
+      ? { p0: keyBytes(secretKey.p0, width), q0: keyBytes(secretKey.q0, width) }
+      : {}),
+    randomness: options.randomness ?? "djn",
+  };
+}
+
+/** The contiguous run `[start, end)` of `items` that worker `i` of `count` handles. */
+function share(items: number, count: number, i: number): [number, number] {
+  const per = Math.ceil(items / count);
+  const start = Math.min(items, i * per);
+  return [start, Math.min(items, start + per)];
+}
+
+function replyData(reply: WorkerReply): Uint8Array {
+  return reply.type === "data" ? reply.data : new Uint8Array(0);
+}
+
+/** Splits `total` randomizers over the workers and waits until all are made. */
+async function precomputeOn(d: Dispatcher, total: number): Promise<void> {
+  const per = Math.ceil(total / d.workers.length);
+  await Promise.all(
+    d.workers.map((w, i) =>
+      d.call(w, { type: "precompute", count: Math.max(0, Math.min(per, total - i * per)) })
+    ),
+  );
+}
+
+/**
+ * Encrypts or decrypts fixed-width items: one contiguous run per worker, the
+ * answers joined in order.
+ */
+async function spread(
+  d: Dispatcher,
+  type: "encrypt" | "decrypt",
+  data: Uint8Array,
+  inWidth: number,
+  outWidth: number,
+): Promise<Uint8Array> {
+  if (data.length % inWidth !== 0) {
+    throw new FlheError("input", `${type}: ${data.length} bytes is not a multiple of ${inWidth}`);
+  }
+  const items = data.length / inWidth;
+  const parts = await Promise.all(d.workers.map((w, i) => {
+    const [start, end] = share(items, d.workers.length, i);
+    if (start === end) return Promise.resolve(new Uint8Array(0));
+    const chunk = data.slice(start * inWidth, end * inWidth);
+    return d.call(w, { type, data: chunk }, [chunk.buffer]).then(replyData);
+  }));
+  return concat(parts, items * outWidth);
+}
+
+/**
+ * Sums ciphertext vectors slot-wise: each worker gets its slot range of
+ * every vector, vector after vector, and returns the sums of that range.
+ */
+async function aggregateOn(
+  d: Dispatcher,
+  vectors: readonly Uint8Array[],
+  width: number,
+): Promise<Uint8Array> {
+  const length = vectors[0]?.length ?? 0;
+  if (vectors.length === 0 || vectors.some((v) => v.length !== length) || length % width !== 0) {
+    throw new FlheError(
+      "input",
+      "aggregate: needs one or more vectors of equal whole-ciphertext length",
+    );
+  }
+  const slots = length / width;
+  const parts = await Promise.all(d.workers.map((w, i) => {
+    const [start, end] = share(slots, d.workers.length, i);
+    if (start === end) return Promise.resolve(new Uint8Array(0));
+    const run = (end - start) * width;
+    const chunk = new Uint8Array(vectors.length * run);
+    vectors.forEach((v, k) => chunk.set(v.subarray(start * width, end * width), k * run));
+    return d.call(w, { type: "aggregate", data: chunk, vectors: vectors.length }, [chunk.buffer])
+      .then(replyData);
+  }));
+  return concat(parts, length);
+}
+
+function workerCount(options: PoolOptions): number {
+  const count = options.workers ?? navigator.hardwareConcurrency ?? 2;
+  if (!Number.isInteger(count) || count < 1 || count > 256) {
+    throw new FlheError("input", `workers: ${count} is not an integer in [1, 256]`);
+  }
+  return count;
 }
 
 /**
@@ -107,151 +281,28 @@ function keyBytes(value: bigint, width: number): Uint8Array {
  */
 export async function createPool(options: PoolOptions): Promise<PaillierPool> {
   const { publicKey, secretKey } = options;
-  const count = options.workers ?? navigator.hardwareConcurrency ?? 2;
-  if (!Number.isInteger(count) || count < 1 || count > 256) {
-    throw new FlheError("input", `workers: ${count} is not an integer in [1, 256]`);
-  }
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
-  let closed = false;
-  const workers: Worker[] = [];
-  const fail = (error: Error) => {
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
-  };
-  for (let i = 0; i < count; i++) {
-    const worker = new Worker(new URL("./pool_worker.ts", import.meta.url), { type: "module" });
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-      const p = pending.get(event.data.id);
-      if (!p) return;
-      pending.delete(event.data.id);
-      if (event.data.type === "error") p.reject(new FlheError("input", event.data.message));
-      else p.resolve(event.data);
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      // A lost worker leaves its share of every later call unanswered: stop all.
-      close(new FlheError("unavailable", `paillier worker failed: ${event.message}`));
-    };
-    workers.push(worker);
-  }
-  const call = (worker: Worker, req: WorkerRequest, transfer: Transferable[] = []) => {
-    if (closed) return Promise.reject(new FlheError("unavailable", "paillier pool is closed"));
-    return new Promise<WorkerReply>((resolve, reject) => {
-      pending.set(req.id, { resolve, reject });
-      worker.postMessage(req, transfer);
-    });
-  };
-  const close = (reason = new FlheError("unavailable", "paillier pool is closed")) => {
-    if (closed) return;
-    closed = true;
-    for (const w of workers) w.terminate();
-    fail(reason);
-  };
-  // Splits fixed-width items into one contiguous run per worker and joins the answers.
-  const spread = async (
-    type: "encrypt" | "decrypt",
-    data: Uint8Array,
-    inWidth: number,
-    outWidth: number,
-  ): Promise<Uint8Array> => {
-    if (data.length % inWidth !== 0) {
-      throw new FlheError("input", `${type}: ${data.length} bytes is not a multiple of ${inWidth}`);
-    }
-    const items = data.length / inWidth;
-    const per = Math.ceil(items / count);
-    const parts = await Promise.all(workers.map((w, i) => {
-      const start = Math.min(items, i * per);
-      const end = Math.min(items, start + per);
-      if (start === end) return Promise.resolve(new Uint8Array(0));
-      const chunk = data.slice(start * inWidth, end * inWidth);
-      return call(w, { id: nextId++, type, data: chunk }, [chunk.buffer]).then((r) =>
-        r.type === "data" ? r.data : new Uint8Array(0)
-      );
-    }));
-    return concat(parts, items * outWidth);
-  };
-
+  const count = workerCount(options);
+  const d = startWorkers(count);
   try {
-    await Promise.all(workers.map((w) =>
-      call(w, {
-        id: nextId++,
-        type: "init",
-        n: keyBytes(publicKey.n, publicKey.plaintextBytes),
-        hs: keyBytes(publicKey.hs, publicKey.ciphertextBytes),
-        kind: publicKey.kind,
-        ...(secretKey
-          ? {
-            p: keyBytes(secretKey.p, publicKey.plaintextBytes),
-            q: keyBytes(secretKey.q, publicKey.plaintextBytes),
-          }
-          : {}),
-        ...(secretKey?.p0 !== undefined && secretKey.q0 !== undefined
-          ? {
-            p0: keyBytes(secretKey.p0, publicKey.plaintextBytes),
-            q0: keyBytes(secretKey.q0, publicKey.plaintextBytes),
-          }
-          : {}),
-        randomness: options.randomness ?? "djn",
-      })
-    ));
+    const init = initRequest(options);
+    await Promise.all(d.workers.map((w) => d.call(w, init)));
   } catch (e) {
-    close();
+    d.close();
     throw e;
   }
-
+  const { plaintextBytes, ciphertextBytes } = publicKey;
   return {
     workers: count,
-    async precompute(total: number): Promise<void> {
-      const per = Math.ceil(total / count);
-      await Promise.all(
-        workers.map((w, i) =>
-          call(w, {
-            id: nextId++,
-            type: "precompute",
-            count: Math.max(0, Math.min(per, total - i * per)),
-          })
-        ),
-      );
-    },
-    encrypt: (plaintexts) =>
-      spread("encrypt", plaintexts, publicKey.plaintextBytes, publicKey.ciphertextBytes),
-    async aggregate(vectors: readonly Uint8Array[]): Promise<Uint8Array> {
-      const width = publicKey.ciphertextBytes;
-      const length = vectors[0]?.length ?? 0;
-      if (
-        vectors.length === 0 || vectors.some((v) => v.length !== length) || length % width !== 0
-      ) {
-        throw new FlheError(
-          "input",
-          "aggregate: needs one or more vectors of equal whole-ciphertext length",
-        );
-      }
-      const slots = length / width;
-      const per = Math.ceil(slots / count);
-      const parts = await Promise.all(workers.map((w, i) => {
-        const start = Math.min(slots, i * per);
-        const end = Math.min(slots, start + per);
-        if (start === end) return Promise.resolve(new Uint8Array(0));
-        // Each worker gets its slot range of every vector, vector after vector.
-        const chunk = new Uint8Array(vectors.length * (end - start) * width);
-        vectors.forEach((v, k) =>
-          chunk.set(v.subarray(start * width, end * width), k * (end - start) * width)
-        );
-        return call(w, { id: nextId++, type: "aggregate", data: chunk, vectors: vectors.length }, [
-          chunk.buffer,
-        ])
-          .then((r) => (r.type === "data" ? r.data : new Uint8Array(0)));
-      }));
-      return concat(parts, length);
-    },
+    precompute: (total) => precomputeOn(d, total),
+    encrypt: (plaintexts) => spread(d, "encrypt", plaintexts, plaintextBytes, ciphertextBytes),
+    aggregate: (vectors) => aggregateOn(d, vectors, ciphertextBytes),
     decrypt: (ciphertexts) => {
       if (!secretKey) {
         return Promise.reject(new FlheError("auth", "decrypt: this party holds no secret key"));
       }
-      return spread("decrypt", ciphertexts, publicKey.ciphertextBytes, publicKey.plaintextBytes);
+      return spread(d, "decrypt", ciphertexts, ciphertextBytes, plaintextBytes);
     },
-    close: () => close(),
-    [Symbol.dispose]: () => close(),
+    close: () => d.close(),
+    [Symbol.dispose]: () => d.close(),
   };
 }

@@ -46,7 +46,8 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: Transferabl
       return { reply: { id: req.id, type: "done" }, transfer: [] };
     }
     case "precompute": {
-      for (let i = 0; i < req.count; i++) stock.push(source!.next());
+      // A top-up: asking again for what is already stocked costs nothing.
+      while (stock.length < req.count) stock.push(source!.next());
       return { reply: { id: req.id, type: "done" }, transfer: [] };
     }
     case "encrypt": {

@@ -9,6 +9,10 @@
  * forever. Here the party owns the TCP connection, and closing it closes
  * it, handshake done or not.
  *
+ * Also the few helpers every side of a connection uses: write all of a
+ * buffer, close without caring whether it was closed already, and turn off
+ * Nagle's algorithm.
+ *
  * @module
  */
 
@@ -126,6 +130,67 @@ export function connectTls(conn: Deno.Conn, options: ConnectTlsOptions): Promise
   });
 }
 
+/**
+ * Writes all of `bytes` to a connection.
+ *
+ * @param conn The connection.
+ * @param bytes What to write.
+ * @returns When everything is written.
+ * @throws {Error} Whatever the connection throws.
+ *
+ * @example Usage
+ * ```ts
+ * import { writeAll } from "./byte_stream.ts";
+ * declare const conn: Deno.Conn;
+ * await writeAll(conn, new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+ * ```
+ */
+export async function writeAll(conn: ByteStream, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
+
+/**
+ * Turns off Nagle's algorithm on a TCP connection (flhe writes whole frames).
+ *
+ * @param conn A TCP or TLS connection.
+ *
+ * @example Usage
+ * ```ts
+ * import { setNoDelay } from "./byte_stream.ts";
+ * setNoDelay(await Deno.connect({ hostname: "127.0.0.1", port: 8765 }));
+ * ```
+ */
+export function setNoDelay(conn: Deno.Conn): void {
+  const tcp = conn as Partial<Deno.TcpConn>;
+  try {
+    tcp.setNoDelay?.(true);
+  } catch {
+    // Not supported on this connection.
+  }
+}
+
+/**
+ * Closes a connection, stream or listener that may be closed already (by
+ * the peer, a deadline or a shutdown racing with this close).
+ *
+ * @param resource What to close; `undefined` (not opened yet) is skipped.
+ *
+ * @example Usage
+ * ```ts
+ * import { closeQuietly } from "./byte_stream.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8765 });
+ * closeQuietly(conn);
+ * closeQuietly(conn); // no error
+ * ```
+ */
+export function closeQuietly(resource: { close(): void } | undefined): void {
+  try {
+    resource?.close();
+  } catch {
+    // Closed already.
+  }
+}
+
 /** A Node duplex stream over a Deno TCP connection, reading only when asked. */
 function duplexOver(conn: Deno.Conn): Duplex {
   const buffer = new Uint8Array(65_536);
@@ -149,14 +214,6 @@ function duplexOver(conn: Deno.Conn): Duplex {
       callback(error);
     },
   });
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Closed already.
-  }
 }
 
 /** A pull-based {@linkcode ByteStream} over a paused Node duplex stream. */

@@ -5,10 +5,12 @@
  *
  * - a message size limit checked on frame headers, before any payload is
  *   buffered: small until the party calls {@linkcode Channel.authenticate},
- *   then the party's limits (by message type if it gives them);
+ *   then the party's limits (by message type if it gives them; see
+ *   channel_limits.ts);
  * - a bounded receive queue: a peer that sends faster than the party reads
- *   gets an error frame and is closed;
- * - a bounded send queue: a peer that stops reading is closed.
+ *   gets an error frame and is closed (see receive_queue.ts);
+ * - a bounded send queue: a peer that stops reading is closed (see
+ *   transport.ts).
  *
  * A frame that fails the checks is answered with an error frame naming the
  * problem and dropped; the channel goes on (a fragmented message over the
@@ -18,11 +20,13 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { MESSAGE_TYPES, type MessageType } from "./frame.ts";
+import { MESSAGE_TYPES } from "./frame.ts";
 import { decodeMessage, encodeMessage, type Message } from "./messages.ts";
 import type { ByteStream } from "./byte_stream.ts";
-import { WsTransport } from "./transport.ts";
-import { CLOSE_CODE } from "./websocket.ts";
+import { type MessageLimits, PeerLimits } from "./channel_limits.ts";
+import { CLOSE_CODE } from "./frame_codec.ts";
+import { ReceiveQueue } from "./receive_queue.ts";
+import { type TransportEvents, WsTransport } from "./transport.ts";
 
 /** A connected peer. */
 export interface Channel {
@@ -74,14 +78,6 @@ export interface Channel {
   close(reason?: string): void;
 }
 
-/** Message size limits after authentication. */
-export interface MessageLimits {
-  /** Largest message of a type not listed in `byType`, in bytes. */
-  readonly maxMessageBytes: number;
-  /** Largest message per type, in bytes, e.g. `{ update: 1_300_000 }`. */
-  readonly byType?: Readonly<Partial<Record<MessageType, number>>>;
-}
-
 /** Options of {@linkcode connect} and {@linkcode listen} that shape each channel. */
 export interface ChannelOptions {
   /** Describes the peer in log lines. */
@@ -130,16 +126,8 @@ export interface CreateChannelOptions extends ChannelOptions {
   readonly onAuthenticate?: () => void;
 }
 
-/** Default receive queue bound, in messages. */
-const DEFAULT_MAX_QUEUED_MESSAGES = 1_024;
-/** Least default receive queue bound of an accepted connection, in bytes. */
-const MIN_QUEUED_BYTES_ACCEPTED = 8 * 1024 * 1024;
-/** Least default receive queue bound of a connection we opened, in bytes. */
-const MIN_QUEUED_BYTES_OPENED = 256 * 1024 * 1024;
 /** Default send queue bound, in bytes. */
 const DEFAULT_MAX_SEND_QUEUE_BYTES = 256 * 1024 * 1024;
-
-type Waiter = { resolve(m: Message): void; reject(e: Error): void };
 
 /**
  * Runs a {@linkcode Channel} over a connection whose WebSocket handshake is
@@ -168,114 +156,28 @@ type Waiter = { resolve(m: Message): void; reject(e: Error): void };
  */
 export function createChannel(conn: ByteStream, options: CreateChannelOptions): Channel {
   const peer = options.peer;
-  let authenticated = options.authenticated;
-  let limits: MessageLimits = { maxMessageBytes: options.maxFrameBytes };
-  let largest = options.maxFrameBytes;
-  const queue: { message: Message; bytes: number }[] = [];
-  let queuedBytes = 0;
-  const waiters: Waiter[] = [];
-  let isClosed = false;
-  let closeReason = "connection closed";
-  const maxQueuedMessages = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
-  const maxQueuedBytes = () =>
-    options.maxQueuedBytes ??
-      (options.role === "server"
-        ? Math.max(MIN_QUEUED_BYTES_ACCEPTED, 4 * largest)
-        : Math.max(MIN_QUEUED_BYTES_OPENED, 16 * largest));
-
-  const limitFor = (type: number | undefined): number => {
-    if (!authenticated) return options.maxUnauthenticatedMessageBytes;
-    if (type === undefined) return largest;
-    const name = MESSAGE_TYPES[type];
-    return (name && limits.byType?.[name]) ?? limits.maxMessageBytes;
-  };
-
-  const reply = (error: FlheError) => {
-    if (transport.isOpen) {
-      transport.send(encodeMessage({ type: "error", code: error.code, message: error.message }));
-    }
-    options.onInvalid?.(error);
-  };
-
-  const finish = (reason: string) => {
-    if (isClosed) return;
-    isClosed = true;
-    closeReason = reason;
-    for (const w of waiters.splice(0)) {
-      w.reject(new FlheError("unavailable", `${peer}: ${reason}`));
-    }
-  };
-
-  const transport: WsTransport = new WsTransport(conn, options.rest ?? new Uint8Array(0), {
+  const limits = new PeerLimits(options);
+  const inbox = new ReceiveQueue(peer, {
+    maxMessages: options.maxQueuedMessages,
+    maxBytes: options.maxQueuedBytes,
     role: options.role,
-    limit: limitFor,
-    pingIntervalMs: options.pingIntervalMs,
-    livenessTimeoutMs: options.livenessTimeoutMs,
-    maxSendQueueBytes: options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES,
-    closeGraceMs: options.closeGraceMs,
-  }, {
-    message(bytes) {
-      let message: Message;
-      try {
-        message = decodeMessage(bytes, limitFor(bytes[1]));
-      } catch (e) {
-        reply(
-          e instanceof FlheError
-            ? e
-            : new FlheError("protocol", `bad frame: ${(e as Error).message}`),
-        );
-        return;
-      }
-      const waiter = waiters.shift();
-      if (waiter) return waiter.resolve(message);
-      queue.push({ message, bytes: bytes.length });
-      queuedBytes += bytes.length;
-      if (queue.length > maxQueuedMessages || queuedBytes > maxQueuedBytes()) {
-        reply(
-          new FlheError(
-            "protocol",
-            `receive queue full: ${queue.length} messages (${queuedBytes} bytes) not yet read; closing`,
-          ),
-        );
-        // A peer that floods is dropped with what it sent.
-        queue.length = 0;
-        queuedBytes = 0;
-        transport.close(CLOSE_CODE.policyViolation, "receive queue full");
-      }
-    },
-    text() {
-      reply(new FlheError("protocol", "text frames are not accepted; send binary frames"));
-    },
-    tooLarge(bytes, limit, type, fatal) {
-      const name = type === undefined ? undefined : MESSAGE_TYPES[type];
-      const when = authenticated ? "" : " before authentication";
-      reply(
-        new FlheError(
-          "protocol",
-          fatal
-            ? `fragmented message of at least ${bytes} bytes exceeds the limit of ${limit}${when}; closing`
-            : `${
-              name ? `${name} ` : ""
-            }frame of ${bytes} bytes exceeds the limit of ${limit}${when}`,
-        ),
-      );
-    },
-    violation(reason) {
-      reply(new FlheError("protocol", `bad WebSocket frame: ${reason}; closing`));
-    },
-    ended: finish,
+    largest: () => limits.largest,
   });
-  const closed = transport.done;
-
-  const authenticate = (given?: number | MessageLimits): void => {
-    if (given !== undefined) {
-      limits = typeof given === "number" ? { maxMessageBytes: given } : given;
-      largest = Math.max(limits.maxMessageBytes, ...Object.values(limits.byType ?? {}));
-    }
-    if (authenticated) return;
-    authenticated = true;
-    options.onAuthenticate?.();
-  };
+  const transport: WsTransport = new WsTransport(
+    conn,
+    options.rest ?? new Uint8Array(0),
+    {
+      role: options.role,
+      limit: (type) => limits.limitFor(type),
+      pingIntervalMs: options.pingIntervalMs,
+      livenessTimeoutMs: options.livenessTimeoutMs,
+      maxSendQueueBytes: options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES,
+      closeGraceMs: options.closeGraceMs,
+    },
+    transportEvents(limits, inbox, options, () => transport),
+  );
+  const unavailable = () =>
+    new FlheError("unavailable", `${peer}: ${inbox.closeReason ?? "connection closed"}`);
 
   return {
     peer,
@@ -286,58 +188,98 @@ export function createChannel(conn: ByteStream, options: CreateChannelOptions): 
       return transport.bytesOut;
     },
     get isClosed() {
-      return isClosed;
+      return inbox.isClosed;
     },
     get isAuthenticated() {
-      return authenticated;
+      return limits.isAuthenticated;
     },
-    closed,
-    authenticate,
+    closed: transport.done,
+    authenticate: (given?: number | MessageLimits) => limits.authenticate(given),
     send(message: Message): void {
-      if (isClosed) throw new FlheError("unavailable", `${peer}: ${closeReason}`);
-      if (!authenticated && options.authenticateOnWelcome && message.type === "welcome") {
-        authenticate();
+      if (inbox.isClosed) throw unavailable();
+      if (!limits.isAuthenticated && options.authenticateOnWelcome && message.type === "welcome") {
+        limits.authenticate();
       }
-      if (!transport.send(encodeMessage(message))) {
-        throw new FlheError("unavailable", `${peer}: ${closeReason}`);
-      }
+      if (!transport.send(encodeMessage(message))) throw unavailable();
     },
-    receive(timeoutMs?: number): Promise<Message> {
-      const next = queue.shift();
-      if (next) {
-        queuedBytes -= next.bytes;
-        return Promise.resolve(next.message);
-      }
-      if (isClosed) {
-        return Promise.reject(new FlheError("unavailable", `${peer}: ${closeReason}`));
-      }
-      return new Promise<Message>((resolve, reject) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const waiter: Waiter = {
-          resolve: (m) => {
-            clearTimeout(timer);
-            resolve(m);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
-        if (timeoutMs !== undefined) {
-          timer = setTimeout(() => {
-            const i = waiters.indexOf(waiter);
-            if (i >= 0) waiters.splice(i, 1);
-            reject(new FlheError("unavailable", `${peer}: no message within ${timeoutMs} ms`));
-          }, timeoutMs);
-        }
-        waiters.push(waiter);
-      });
-    },
+    receive: (timeoutMs?: number) => inbox.receive(timeoutMs),
     close(reason?: string): void {
       transport.close(CLOSE_CODE.normal, reason ?? "closed");
-      finish(reason ?? "closed");
+      inbox.close(reason ?? "closed");
     },
   };
+}
+
+/**
+ * What a channel does with what its transport reports: decodes and queues
+ * messages, answers bad ones with an error message, drops a flooding peer,
+ * and closes the receive queue when the connection ends.
+ */
+function transportEvents(
+  limits: PeerLimits,
+  inbox: ReceiveQueue,
+  options: Pick<ChannelOptions, "onInvalid">,
+  // A getter: the transport is made with these events, so it comes later.
+  transport: () => WsTransport,
+): TransportEvents {
+  // Errors go back to the peer as an error message, while it can still get one.
+  const reply = (error: FlheError) => {
+    if (transport().isOpen) {
+      transport().send(encodeMessage({ type: "error", code: error.code, message: error.message }));
+    }
+    options.onInvalid?.(error);
+  };
+  return {
+    message(bytes) {
+      let message: Message;
+      try {
+        message = decodeMessage(bytes, limits.limitFor(bytes[1]));
+      } catch (e) {
+        reply(
+          e instanceof FlheError
+            ? e
+            : new FlheError("protocol", `bad frame: ${(e as Error).message}`),
+        );
+        return;
+      }
+      if (inbox.push(message, bytes.length)) return;
+      reply(
+        new FlheError(
+          "protocol",
+          `receive queue full: ${inbox.length} messages (${inbox.bytes} bytes) not yet read; closing`,
+        ),
+      );
+      // A peer that floods is dropped with what it sent.
+      inbox.clear();
+      transport().close(CLOSE_CODE.policyViolation, "receive queue full");
+    },
+    text() {
+      reply(new FlheError("protocol", "text frames are not accepted; send binary frames"));
+    },
+    tooLarge(bytes, limit, type, fatal) {
+      const when = limits.isAuthenticated ? "" : " before authentication";
+      reply(new FlheError("protocol", tooLargeText(bytes, limit, type, fatal, when)));
+    },
+    violation(reason) {
+      reply(new FlheError("protocol", `bad WebSocket frame: ${reason}; closing`));
+    },
+    ended: (reason) => inbox.close(reason),
+  };
+}
+
+/** Names a message over its limit: the type if known, and whether the connection closes. */
+function tooLargeText(
+  bytes: number,
+  limit: number,
+  type: number | undefined,
+  fatal: boolean,
+  when: string,
+): string {
+  if (fatal) {
+    return `fragmented message of at least ${bytes} bytes exceeds the limit of ${limit}${when}; closing`;
+  }
+  const name = type === undefined ? undefined : MESSAGE_TYPES[type];
+  return `${name ? `${name} ` : ""}frame of ${bytes} bytes exceeds the limit of ${limit}${when}`;
 }
 
 /**

@@ -9,8 +9,8 @@
  */
 
 import { type Channel, type ChannelOptions, createChannel } from "./channel.ts";
-import { type ByteStream, connectTls } from "./byte_stream.ts";
-import { acceptKey, createKey, readHttpHead, setNoDelay, writeAll } from "./websocket.ts";
+import { type ByteStream, closeQuietly, connectTls, setNoDelay } from "./byte_stream.ts";
+import { requestUpgrade } from "./handshake.ts";
 import { FlheError } from "../util/error.ts";
 
 /** Options of {@linkcode connect}. */
@@ -50,61 +50,13 @@ export async function connect(
   options: ConnectOptions,
   timeoutMs = 10_000,
 ): Promise<Channel> {
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch (e) {
-    throw new FlheError("usage", `${url}: ${(e as Error).message}`);
-  }
-  const secure = target.protocol === "wss:";
-  if (!secure && target.protocol !== "ws:") {
-    throw new FlheError("usage", `${url}: not a ws:// or wss:// URL`);
-  }
-  const hostname = target.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(target.port || (secure ? 443 : 80));
-
+  const target = parseTarget(url);
   let conn: Deno.Conn | undefined;
   let timedOut = false;
   const attempt = (async (): Promise<Channel> => {
-    conn = await Deno.connect({ hostname, port });
+    conn = await Deno.connect({ hostname: target.hostname, port: target.port });
     if (timedOut) throw new Error("timed out");
-    setNoDelay(conn);
-    const stream: ByteStream = secure
-      ? await connectTls(conn, { host: hostname, caCerts: options.caCerts })
-      : conn;
-    const key = createKey();
-    await writeAll(
-      stream,
-      new TextEncoder().encode(
-        `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-          "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    );
-    const head = await readHttpHead(stream);
-    if (typeof head === "string") throw new Error(head);
-    const status = head.startLine.split(" ")[1];
-    if (status !== "101") {
-      throw new Error(`HTTP status ${status ?? "missing"} instead of a WebSocket upgrade`);
-    }
-    if (head.headers.get("sec-websocket-accept") !== await acceptKey(key)) {
-      throw new Error("wrong Sec-WebSocket-Accept in the upgrade response");
-    }
-    if (head.headers.has("sec-websocket-extensions")) {
-      throw new Error("the peer chose a WebSocket extension that was not offered");
-    }
-    if (timedOut) throw new Error("timed out");
-    return createChannel(stream, {
-      ...options,
-      role: "client",
-      rest: head.rest,
-      authenticated: true,
-      maxUnauthenticatedMessageBytes: options.maxFrameBytes,
-      authenticateOnWelcome: false,
-      pingIntervalMs: options.pingIntervalMs ?? 0,
-      livenessTimeoutMs: options.livenessTimeoutMs ?? 120_000,
-      closeGraceMs: options.closeGraceMs ?? 1_000,
-    });
+    return await openChannel(conn, target, options, () => timedOut);
   })();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -116,24 +68,77 @@ export async function connect(
   try {
     return await Promise.race([attempt, deadline]);
   } catch (e) {
-    try {
-      conn?.close();
-    } catch {
-      // Closed already.
-    }
+    closeQuietly(conn);
     // The abandoned attempt fails later (its connection closed, or the
     // timeout noticed); close what it opened meanwhile.
-    attempt.catch(() => {
-      try {
-        conn?.close();
-      } catch {
-        // Closed already.
-      }
-    });
-    throw connectError(url, hostname, timedOut ? undefined : e, timeoutMs);
+    attempt.catch(() => closeQuietly(conn));
+    throw connectError(url, target.hostname, timedOut ? undefined : e, timeoutMs);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Where {@linkcode connect} goes. */
+interface Target {
+  /** The parsed URL (its host, path and query go into the upgrade request). */
+  readonly url: URL;
+  /** `wss://`. */
+  readonly secure: boolean;
+  /** The host to connect to and verify the certificate for (an IPv6 address without brackets). */
+  readonly hostname: string;
+  /** The port, the scheme's default if the URL has none. */
+  readonly port: number;
+}
+
+/** Parses a `ws://` or `wss://` URL; throws `usage` for anything else. */
+function parseTarget(url: string): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (e) {
+    throw new FlheError("usage", `${url}: ${(e as Error).message}`);
+  }
+  const secure = parsed.protocol === "wss:";
+  if (!secure && parsed.protocol !== "ws:") {
+    throw new FlheError("usage", `${url}: not a ws:// or wss:// URL`);
+  }
+  return {
+    url: parsed,
+    secure,
+    hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(parsed.port || (secure ? 443 : 80)),
+  };
+}
+
+/**
+ * Runs TLS (for `wss://`) and the WebSocket handshake on a connection we
+ * opened, and makes the channel; a connection whose deadline passed
+ * meanwhile gets no channel.
+ */
+async function openChannel(
+  conn: Deno.Conn,
+  target: Target,
+  options: ConnectOptions,
+  timedOut: () => boolean,
+): Promise<Channel> {
+  setNoDelay(conn);
+  const stream: ByteStream = target.secure
+    ? await connectTls(conn, { host: target.hostname, caCerts: options.caCerts })
+    : conn;
+  const rest = await requestUpgrade(stream, target.url);
+  if (timedOut()) throw new Error("timed out");
+  // The peer is the server we chose to call: trusted, with our limit from the start.
+  return createChannel(stream, {
+    ...options,
+    role: "client",
+    rest,
+    authenticated: true,
+    maxUnauthenticatedMessageBytes: options.maxFrameBytes,
+    authenticateOnWelcome: false,
+    pingIntervalMs: options.pingIntervalMs ?? 0,
+    livenessTimeoutMs: options.livenessTimeoutMs ?? 120_000,
+    closeGraceMs: options.closeGraceMs ?? 1_000,
+  });
 }
 
 /** Node's codes for a certificate chain that does not lead to a trusted CA. */

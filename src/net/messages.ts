@@ -1,7 +1,7 @@
 /**
  * The typed messages of the protocol and their checked parsing. Every field
- * that arrives from the network is checked here, once; the parties work on
- * the typed values.
+ * that arrives from the network is checked here, once (by the rules in
+ * message_parsers.ts); the parties work on the typed values.
  *
  * @module
  */
@@ -9,6 +9,7 @@
 import { FlheError } from "../util/error.ts";
 import { JsonFields } from "../util/fs.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
+import { parseHeader } from "./message_parsers.ts";
 
 /** A party's error answer. */
 export interface ErrorMessage {
@@ -209,150 +210,6 @@ export type Message =
   | ReadyMessage
   | AnnounceMessage
   | RecoverMessage;
-
-const ID = /^(client-\d{1,5}|server)$/;
-const CLIENT_ID = /^client-[1-9]\d{0,4}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
-const MAX_ROUND = 1_000_000;
-const SIGNATURE = /^([0-9a-f]{128})?$/;
-/** Most members of an announced set. */
-const MAX_SET = 10_000;
-/** Largest client weight on the wire (the federation's caps are checked by the parties). */
-const MAX_WEIGHT = 2 ** 24;
-
-function setMembers(f: JsonFields): SetMember[] {
-  return f.objectList("set", MAX_SET).map((m) => ({
-    id: m.string("id", CLIENT_ID),
-    weight: m.number("weight", 1, MAX_WEIGHT),
-  }));
-}
-
-function noPayload(type: string, payload: Uint8Array): void {
-  if (payload.length !== 0) throw new FlheError("protocol", `${type} message must have no payload`);
-}
-
-function parseHeader(type: Message["type"], f: JsonFields, payload: Uint8Array): Message {
-  switch (type) {
-    case "error":
-      noPayload(type, payload);
-      return {
-        type,
-        code: f.string("code", /^[a-z-]{1,32}$/),
-        message: f.string("message").slice(0, 1000),
-      };
-    case "hello":
-      noPayload(type, payload);
-      return {
-        type,
-        role: f.oneOf("role", ["client", "server"]),
-        id: f.string("id", ID),
-        token: f.string("token", HEX64),
-        fingerprint: f.string("fingerprint", HEX64),
-        modelRound: f.number("modelRound", 0, MAX_ROUND),
-      };
-    case "welcome":
-      noPayload(type, payload);
-      return {
-        type,
-        id: f.string("id", ID),
-        completedRounds: f.number("completedRounds", 0, MAX_ROUND),
-        rounds: f.number("rounds", 1, MAX_ROUND),
-      };
-    case "fit":
-      noPayload(type, payload);
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        baseRound: f.number("baseRound", 0, MAX_ROUND),
-        epochs: f.number("epochs", 1, 1000),
-        batchSize: f.number("batchSize", 1, 65_536),
-        optimizer: f.oneOf("optimizer", ["sgd", "momentum", "nesterov", "adam"]),
-        learningRate: f.number("learningRate", 1e-9, 100, false),
-        momentum: f.number("momentum", 0, 0.999999, false),
-        schedule: f.oneOf("schedule", ["constant", "cosine"]),
-        seed: f.number("seed", 0, 2 ** 32 - 1),
-      };
-    case "recover":
-      noPayload(type, payload);
-      return { type };
-    case "ready":
-      noPayload(type, payload);
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        weight: f.number("weight", 1, MAX_WEIGHT),
-        trainLoss: f.number("trainLoss", 0, 1e9, false),
-        trainAccuracy: f.number("trainAccuracy", 0, 1, false),
-        trainSeconds: f.number("trainSeconds", 0, 1e7, false),
-      };
-    case "announce":
-      noPayload(type, payload);
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        attempt: f.number("attempt", 1, 2),
-        set: setMembers(f),
-      };
-    case "update":
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        attempt: f.number("attempt", 1, 2),
-        count: f.number("count", 1, 10_000_000),
-        weight: f.number("weight", 1, MAX_WEIGHT),
-        encryptSeconds: f.number("encryptSeconds", 0, 1e7, false),
-        signature: f.string("signature", SIGNATURE),
-        payload,
-      };
-    case "model":
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        baseRound: f.number("baseRound", 0, MAX_ROUND),
-        kind: f.oneOf("kind", ["sealed", "aggregate", "plain"]),
-        totalWeight: f.number("totalWeight", 1, MAX_WEIGHT),
-        contributors: f.number("contributors", 0, MAX_SET),
-        evaluate: f.boolean("evaluate"),
-        signature: f.string("signature", SIGNATURE),
-        payload,
-      };
-    case "report":
-      noPayload(type, payload);
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        loss: f.number("loss", 0, 1e9, false),
-        accuracy: f.number("accuracy", 0, 1, false),
-        examples: f.number("examples", 0, 1e9),
-        decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
-      };
-    case "done":
-      noPayload(type, payload);
-      return { type, rounds: f.number("rounds", 0, MAX_ROUND) };
-    case "decrypt":
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        attempt: f.number("attempt", 1, 2),
-        set: setMembers(f),
-        contributions: f.objectList("contributions", MAX_SET).map((c) => ({
-          id: c.string("id", CLIENT_ID),
-          digest: c.string("digest", HEX64),
-          signature: c.string("signature", /^[0-9a-f]{128}$/),
-        })),
-        count: f.number("count", 1, 10_000_000),
-        payload,
-      };
-    case "sealed":
-      return {
-        type,
-        round: f.number("round", 1, MAX_ROUND),
-        decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
-        signature: f.string("signature", /^[0-9a-f]{128}$/),
-        payload,
-      };
-  }
-}
 
 /**
  * Decodes and checks a received frame into a typed message.

@@ -13,14 +13,9 @@ export {
   type ChannelOptions,
   createChannel,
   type CreateChannelOptions,
-  type MessageLimits,
   refuse,
 } from "./channel.ts";
+export type { MessageLimits } from "./channel_limits.ts";
 export { connect, type ConnectOptions } from "./connect.ts";
-export {
-  listen,
-  LISTEN_DEFAULTS,
-  type Listener,
-  type ListenerStats,
-  type ListenOptions,
-} from "./listener.ts";
+export { listen, type Listener, type ListenerStats } from "./listener.ts";
+export { LISTEN_DEFAULTS, type ListenOptions } from "./listen_options.ts";

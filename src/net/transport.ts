@@ -7,14 +7,9 @@
  * @module
  */
 
-import type { ByteStream } from "./byte_stream.ts";
-import {
-  CLOSE_CODE,
-  encodeClosePayload,
-  encodeWsFrame,
-  MessageReader,
-  OPCODE,
-} from "./websocket.ts";
+import { type ByteStream, closeQuietly } from "./byte_stream.ts";
+import { CLOSE_CODE, encodeClosePayload, encodeWsFrame, OPCODE } from "./frame_codec.ts";
+import { MessageReader } from "./frame_reader.ts";
 
 /** Bytes read from the socket at a time. */
 const READ_CHUNK_BYTES = 65_536;
@@ -252,11 +247,7 @@ export class WsTransport {
     clearTimeout(this.#graceTimer);
     this.#queue = [];
     this.#queuedBytes = 0;
-    try {
-      this.#conn.close();
-    } catch {
-      // Closed already.
-    }
+    closeQuietly(this.#conn);
     Promise.allSettled([this.#readLoop, this.#writer]).then(() => this.#done.resolve());
   }
 

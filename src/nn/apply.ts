@@ -6,13 +6,15 @@
  * @module
  */
 
+import { FlheError } from "../util/error.ts";
+
 /**
  * Adds an update to model weights.
  *
  * @param weights The current model.
  * @param update The mean update, same length.
  * @returns A new array `weights + update`.
- * @throws {RangeError} If the lengths differ.
+ * @throws {FlheError} `input` if the lengths differ.
  *
  * @example Usage
  * ```ts
@@ -22,7 +24,10 @@
  */
 export function applyUpdate(weights: Float32Array, update: Float32Array): Float32Array {
   if (weights.length !== update.length) {
-    throw new RangeError(`update of ${update.length} values for a model of ${weights.length}`);
+    throw new FlheError(
+      "input",
+      `nn: update has ${update.length} values, the model ${weights.length}`,
+    );
   }
   const next = new Float32Array(weights.length);
   for (let i = 0; i < next.length; i++) next[i] = weights[i]! + update[i]!;

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { FlheError } from "../util/error.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
 
 /** Backends flhe can train on. */
@@ -29,7 +30,7 @@ export interface InitBackendOptions {
  *
  * @param opts Backend wanted and warning callback.
  * @returns The backend in use.
- * @throws {Error} If not even the `cpu` backend starts.
+ * @throws {FlheError} `unavailable` if not even the `cpu` backend starts.
  * @example
  * ```ts
  * const backend = await initBackend({ onWarn: (m) => console.error(m) });
@@ -59,7 +60,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     }
   }
   if (tf.getBackend() !== "cpu" && !(await tf.setBackend("cpu"))) {
-    throw new Error("nn: neither the wasm nor the cpu TensorFlow.js backend starts");
+    throw new FlheError(
+      "unavailable",
+      "nn: neither the wasm nor the cpu TensorFlow.js backend starts",
+    );
   }
   return "cpu";
 }

@@ -6,6 +6,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { FlheError } from "../util/error.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 
 /** One weight tensor of the model. */
@@ -102,7 +103,7 @@ export function initialWeights(seed: number): Float32Array {
  *
  * @param init Seed, or a flat weight vector of {@link LENET_PARAM_COUNT} values.
  * @returns The model; free it with {@link disposeLeNet}.
- * @throws {Error} If a weight vector has the wrong length.
+ * @throws {FlheError} `input` if a weight vector has the wrong length.
  * @example
  * ```ts
  * await initBackend();
@@ -160,7 +161,7 @@ export function getWeights(model: LeNet): Float32Array {
  *
  * @param model Model to update.
  * @param weights Vector of {@link LENET_PARAM_COUNT} values.
- * @throws {Error} If the length is wrong or a value is not finite.
+ * @throws {FlheError} `input` if the length is wrong, `range` if a value is not finite.
  * @example
  * ```ts
  * setWeights(model, globalWeights);
@@ -169,7 +170,9 @@ export function getWeights(model: LeNet): Float32Array {
 export function setWeights(model: LeNet, weights: Float32Array): void {
   checkLength(weights);
   const bad = weights.findIndex((w) => !Number.isFinite(w));
-  if (bad >= 0) throw new Error(`nn: weight ${bad} is ${weights[bad]}, not a finite number`);
+  if (bad >= 0) {
+    throw new FlheError("range", `nn: weight ${bad} is ${weights[bad]}, not a finite number`);
+  }
   let offset = 0;
   model.variables.forEach((v, i) => {
     const w = LENET_WEIGHTS[i]!;
@@ -218,7 +221,8 @@ export function forward(model: LeNet, x: tf.Tensor4D): tf.Tensor2D {
 
 function checkLength(weights: Float32Array): void {
   if (weights.length !== LENET_PARAM_COUNT) {
-    throw new Error(
+    throw new FlheError(
+      "input",
       `nn: weight vector has ${weights.length} values, LeNet-5 has ${LENET_PARAM_COUNT}`,
     );
   }

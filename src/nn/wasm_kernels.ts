@@ -9,6 +9,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { FlheError } from "../util/error.ts";
 
 type Info = tf.TensorInfo;
 interface WasmBackendLike {
@@ -43,7 +44,8 @@ const stock = new Map<string, KernelFn>();
  * Strides and dilations other than 1 are rejected by the convolution kernels;
  * other pooling and matrix cases run the stock kernels.
  *
- * @throws {Error} When a kernel runs with unsupported attributes.
+ * @throws {FlheError} `input` when a kernel runs with unsupported attributes,
+ *   `unavailable` if the wasm backend lacks a kernel to wrap.
  * @example
  * ```ts
  * registerWasmKernels();
@@ -66,7 +68,9 @@ export function registerWasmKernels(): void {
 function replace(name: string, fn: KernelFn): void {
   if (stock.has(name)) return;
   const config = tf.getKernel(name, "wasm");
-  if (config === undefined) throw new Error(`nn: wasm backend has no ${name} kernel`);
+  if (config === undefined) {
+    throw new FlheError("unavailable", `nn: wasm backend has no ${name} kernel`);
+  }
   stock.set(name, config.kernelFunc as unknown as KernelFn);
   tf.unregisterKernel(name, "wasm");
   tf.registerKernel({ ...config, kernelFunc: fn as unknown as tf.KernelFunc });
@@ -74,7 +78,9 @@ function replace(name: string, fn: KernelFn): void {
 
 function kernel(name: string): KernelFn {
   const fn = stock.get(name) ?? tf.getKernel(name, "wasm")?.kernelFunc;
-  if (fn === undefined) throw new Error(`nn: wasm backend has no ${name} kernel`);
+  if (fn === undefined) {
+    throw new FlheError("unavailable", `nn: wasm backend has no ${name} kernel`);
+  }
   return fn as unknown as KernelFn;
 }
 
@@ -90,7 +96,7 @@ function convInfo(
   name: string,
 ): tf.backend_util.Conv2DInfo {
   if (attrs.dataFormat !== "NHWC") {
-    throw new Error(`nn: wasm ${name} supports NHWC only, got ${attrs.dataFormat}`);
+    throw new FlheError("input", `nn: wasm ${name} supports NHWC only, got ${attrs.dataFormat}`);
   }
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -101,7 +107,7 @@ function convInfo(
     attrs.dimRoundingMode,
   );
   if (info.strideHeight !== 1 || info.strideWidth !== 1) {
-    throw new Error(`nn: wasm ${name} supports stride 1 only, got ${attrs.strides}`);
+    throw new FlheError("input", `nn: wasm ${name} supports stride 1 only, got ${attrs.strides}`);
   }
   return info;
 }

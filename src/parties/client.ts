@@ -127,6 +127,8 @@ async function clientCrypto(
     workers,
     randomness: config.encoding.randomness,
   });
+  // Stocked while the client connects and waits for its first round.
+  pool.precompute(updateCount(config)).catch(() => {});
   return {
     publicKey,
     codec: federationCodec(config),

@@ -1,7 +1,8 @@
 /**
  * A client's part of a round, in two steps. On "fit": train from the held
- * model, encode the update and say "ready" with the client's weight. On
- * "announce": check the announced set, mask the encoded update with respect
+ * model and say "ready" with the client's weight. On "announce": check the
+ * announced set, encode the update with the packing weight the set gives this
+ * client, mask it with respect
  * to exactly that set, encrypt, sign and upload. Every answer is remembered
  * for the round, so a repeated request (a restarted server) gets the very
  * same bytes, and no two different sets are ever masked for one attempt.
@@ -23,7 +24,7 @@ import type {
   UpdateMessage,
 } from "../net/mod.ts";
 import { addMask, type ClientSecretKeys, maskVector, signContribution } from "../secagg/mod.ts";
-import { type FederationConfig, peerKeys, type Peers } from "../federation/mod.ts";
+import { type FederationConfig, packingWeights, peerKeys, type Peers } from "../federation/mod.ts";
 
 /** The HE parts of a client (absent in plaintext runs). */
 export interface ClientCrypto {
@@ -82,8 +83,8 @@ export interface Contributor {
 interface RoundWork {
   readonly round: number;
   readonly ready: ReadyMessage;
-  /** Encoded, unmasked plaintexts (HE) or weighted float32 (plaintext). */
-  readonly encoded: Uint8Array;
+  /** The update, `w_k - w_t`. */
+  readonly update: Float32Array;
   /** Answers by attempt: the set's key and the update sent. */
   readonly answers: Map<
     number,
@@ -125,8 +126,8 @@ export function createContributor(ctx: ContributorContext): Contributor {
           `fit asks to train from the model of round ${m.baseRound}, but this client holds round ${held.round}`,
         );
       }
-      const { encoded, ready } = await trainAndEncode(ctx, m, held.weights, weight);
-      work = { round: m.round, ready, encoded, answers: new Map() };
+      const { update, ready } = await train(ctx, m, held.weights, weight);
+      work = { round: m.round, ready, update, answers: new Map() };
       return ready;
     },
     async announce(a) {
@@ -166,14 +167,15 @@ export function createContributor(ctx: ContributorContext): Contributor {
   };
 }
 
-async function trainAndEncode(
+async function train(
   ctx: ContributorContext,
   m: FitMessage,
   base: Float32Array,
   weight: number,
-): Promise<{ encoded: Uint8Array; ready: ReadyMessage }> {
+): Promise<{ update: Float32Array; ready: ReadyMessage }> {
   setWeights(ctx.model, base);
-  // Randomizers do not depend on the update: the workers make them while we train.
+  // Randomizers do not depend on the update: normally stocked while this
+  // client waited; else the workers make them while it trains.
   const precomputed = ctx.crypto?.pool.precompute(ctx.count);
   ctx.log.info(`round ${m.round}: training on ${ctx.train.count} examples`);
   let lastQuarter = 0;
@@ -191,23 +193,12 @@ async function trainAndEncode(
   const weights = getWeights(ctx.model);
   const update = new Float32Array(weights.length);
   for (let i = 0; i < update.length; i++) update[i] = weights[i]! - base[i]!;
-  let encoded: Uint8Array;
-  if (ctx.crypto) {
-    await precomputed;
-    const { publicKey, codec } = ctx.crypto;
-    const { plaintexts, clipped } = encodeUpdate(update, weight, publicKey.n, codec);
-    if (clipped > 0) {
-      ctx.log.warn(`round ${m.round}: ${clipped} update values clipped to +-${codec.clipRange}`);
-    }
-    encoded = plaintexts;
-  } else {
-    encoded = new Uint8Array(update.map((v) => v * weight).buffer);
-  }
+  await precomputed;
   ctx.log.info(
     `round ${m.round}: trained in ${result.seconds.toFixed(1)} s (loss ${result.loss.toFixed(4)})`,
   );
   return {
-    encoded,
+    update,
     ready: {
       type: "ready",
       round: m.round,
@@ -273,12 +264,29 @@ function checkAttempt(ctx: ContributorContext, work: RoundWork, a: AnnounceMessa
   }
 }
 
+/**
+ * The update packed with this client's packing weight for the set: Paillier
+ * plaintexts (clipped, quantized, offset, weighted) or weighted float32.
+ */
+function encode(ctx: ContributorContext, work: RoundWork, a: AnnounceMessage): Uint8Array {
+  const packing = packingWeights(a.set, ctx.config.encoding.maxTotalWeight);
+  const weight = packing[a.set.findIndex((m) => m.id === ctx.id)]!;
+  if (!ctx.crypto) return new Uint8Array(work.update.map((v) => v * weight).buffer);
+  const { publicKey, codec } = ctx.crypto;
+  const { plaintexts, clipped } = encodeUpdate(work.update, weight, publicKey.n, codec);
+  if (clipped > 0) {
+    ctx.log.warn(`round ${a.round}: ${clipped} update values clipped to +-${codec.clipRange}`);
+  }
+  return plaintexts;
+}
+
 async function maskAndSeal(
   ctx: ContributorContext,
   work: RoundWork,
   a: AnnounceMessage,
 ): Promise<UpdateMessage> {
   const start = performance.now();
+  const encoded = encode(ctx, work, a);
   if (!ctx.crypto) {
     return {
       type: "update",
@@ -288,7 +296,7 @@ async function maskAndSeal(
       weight: work.ready.weight,
       encryptSeconds: 0,
       signature: "",
-      payload: work.encoded,
+      payload: encoded,
     };
   }
   const { publicKey, pool, keys, pairKeys } = ctx.crypto;
@@ -303,8 +311,12 @@ async function maskAndSeal(
     modulus: publicKey.n,
     width: publicKey.plaintextBytes,
   });
-  const masked = addMask(work.encoded, mask, publicKey.n, publicKey.plaintextBytes);
+  const masked = addMask(encoded, mask, publicKey.n, publicKey.plaintextBytes);
   const payload = await pool.encrypt(masked);
+  // Restock while this client waits for the others and the model: the next
+  // round (or a re-announcement) then encrypts without competing with training.
+  // Not where this client decrypts the aggregate itself: that would wait.
+  if (ctx.config.mode === "owner") pool.precompute(ctx.count).catch(() => {});
   const signature = await signContribution(keys, {
     context: ctx.config.fingerprint,
     round: a.round,

@@ -3,20 +3,26 @@
  * a temporary folder and starts the owner service, the server and the
  * clients as separate processes of this same program, talking WebSocket on
  * loopback, on the MNIST that ships with flhe; prints each party's lines with
- * its name, then a table per round, and optionally a JSON summary.
+ * its name and the address of the server's dashboard as soon as the server
+ * prints it, then a table per round; writes a self-contained report and a
+ * copy of the history into a folder that outlives the run, and optionally a
+ * JSON summary.
  *
  * @module
  */
 
 import { FlheError } from "../util/error.ts";
-import { readJsonFile, writeFileAtomic } from "../util/fs.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
 import type { KeyKind } from "../he/mod.ts";
 import type { FederationConfig, KeyMode } from "../federation/bundle.ts";
-import { initFederation } from "./owner_init.ts";
+import { DEFAULT_MAX_TOTAL_WEIGHT, DEFAULT_QUANT_BITS, initFederation } from "./owner_init.ts";
 import { selfCommand } from "./self_command.ts";
 import type { RoundRecord } from "./server.ts";
+import { readHistory, roundTable } from "./round_table.ts";
+import { checkReportTarget, federationInfo, writeReport } from "../dashboard/mod.ts";
+import { loadBundle } from "../federation/bundle.ts";
 
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {
@@ -43,6 +49,10 @@ export interface DemoOptions {
   readonly summaryPath?: string;
   /** Keep the federation folder (default: removed at the end). */
   readonly keep?: boolean;
+  /** Serve the server's dashboard on this port (0: any free port; default: no dashboard). */
+  readonly dashboardPort?: number;
+  /** Write `report.html` and a copy of `history.json` into this folder (default: none). */
+  readonly reportDir?: string;
   /** Lines of the demo itself. */
   readonly log: Logger;
   /** Where the parties' lines go (default: stderr). */
@@ -114,59 +124,188 @@ interface Party {
   readonly output: Promise<void>;
 }
 
-/**
- * Formats the per-round table.
- *
- * @param history The server's history.
- * @returns The table text.
- *
- * @example Usage
- * ```ts
- * import { roundTable } from "./demo.ts";
- * roundTable([]);
- * ```
- */
-export function roundTable(history: readonly RoundRecord[]): string {
-  const header = [
-    "round",
-    "clients",
-    "accuracy",
-    "loss",
-    "train s",
-    "encrypt s",
-    "upload s",
-    "aggregate s",
-    "decrypt s",
-    "round s",
-    "upload KiB/client",
-  ];
-  const rows = history.map((r) =>
-    r.failed || r.recovered
-      ? [
-        `${r.round}`,
-        `${r.participants.length}`,
-        r.failed ? "failed" : "recovered",
-        ...header.slice(3).map(() => "-"),
-      ]
-      : [
-        `${r.round}`,
-        `${r.participants.length}`,
-        `${(r.accuracy * 100).toFixed(2)}%`,
-        r.loss.toFixed(4),
-        r.seconds.train.toFixed(1),
-        r.seconds.encrypt.toFixed(2),
-        r.seconds.upload.toFixed(2),
-        r.seconds.aggregate.toFixed(2),
-        r.seconds.decrypt.toFixed(2),
-        r.seconds.round.toFixed(1),
-        (r.uploadBytesPerClient / 1024).toFixed(0),
-      ]
+/** A started federation: its parties and where the server writes its history. */
+interface Running {
+  readonly parties: Party[];
+  readonly server: Deno.ChildProcess;
+  readonly historyPath: string;
+}
+
+async function createDemoFederation(options: DemoOptions, dir: string): Promise<string> {
+  const he = !options.plaintext;
+  const fed = `${dir}/federation`;
+  await initFederation({
+    dir: fed,
+    clients: options.clients,
+    rounds: options.rounds,
+    mode: options.mode,
+    keyBits: options.keyBits,
+    keyKind: options.keyKind,
+    encoding: "packed",
+    quantBits: DEFAULT_QUANT_BITS,
+    clipRange: 1,
+    maxTotalWeight: DEFAULT_MAX_TOTAL_WEIGHT,
+    randomness: "djn",
+    strategy: he ? "fedavg-he" : "fedavg",
+    partition: options.partition,
+    alpha: options.alpha,
+    shardsPerClient: 2,
+    seed: options.seed,
+    training: options.training,
+    serverUrl: `ws://127.0.0.1:${freePort()}`,
+    ownerUrl: `ws://127.0.0.1:${freePort()}`,
+    force: false,
+  }, options.log);
+  return fed;
+}
+
+/** The server's arguments: its bundle, the history, no lingering, the dashboard. */
+function serverArgs(options: DemoOptions, fed: string, historyPath: string): string[] {
+  const dashboard = options.dashboardPort === undefined
+    ? ["--no-dashboard"]
+    : ["--dashboard-port", `${options.dashboardPort}`];
+  return ["serve", "--bundle", `${fed}/server`, "--history", historyPath, "--linger", "0"]
+    .concat(dashboard);
+}
+
+/** Passes the server's lines on, and tells the dashboard's URL as soon as the server does. */
+function serverWriter(options: DemoOptions, write: (line: string) => void): (line: string) => void {
+  return (line) => {
+    write(line);
+    const url = line.match(/^\[server\] dashboard: (https?:\/\/\S+)$/)?.[1];
+    if (url) options.log.info(`dashboard: ${url}`);
+  };
+}
+
+function startParties(
+  options: DemoOptions,
+  dir: string,
+  fed: string,
+  write: (line: string) => void,
+): Running {
+  const parties: Party[] = [];
+  const start = (name: string, args: string[], out = write) => {
+    const cmd = selfCommand(args);
+    const child = new Deno.Command(cmd.command, {
+      args: cmd.args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = Promise.all([pipeLines(child.stdout, out), pipeLines(child.stderr, out)])
+      .then(() => {});
+    parties.push({ name, child, output });
+    return child;
+  };
+  const historyPath = `${dir}/history.json`;
+  if (!options.plaintext && options.mode === "owner") {
+    start("owner", ["owner", "serve", "--bundle", `${fed}/owner`]);
+  }
+  const server = start(
+    "server",
+    serverArgs(options, fed, historyPath),
+    serverWriter(options, write),
   );
-  const failed = history.filter((r) => r.failed);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
-  const notes = failed.map((r) => `round ${r.round} failed: ${r.failed}`);
-  return [line(header), ...rows.map(line), ...notes].join("\n") + "\n";
+  for (let i = 1; i <= options.clients; i++) {
+    start(`client-${i}`, [
+      "client",
+      "--bundle",
+      `${fed}/client-${i}`,
+      "--workers",
+      `${options.clientWorkers ?? 1}`,
+      "--connect-timeout",
+      "60",
+      ...(options.trainLimit ? ["--train-limit", `${options.trainLimit}`] : []),
+      ...(options.testLimit ? ["--test-limit", `${options.testLimit}`] : []),
+    ]);
+  }
+  return { parties, server, historyPath };
+}
+
+/** Waits for the server to finish; a party that dies first is a failure. */
+async function awaitServer(running: Running): Promise<void> {
+  const { parties, server } = running;
+  const exits = parties.map((p) => p.child.status.then((status) => ({ party: p, status })));
+  const first = await Promise.race([
+    server.status.then((status) => ({ party: parties.find((p) => p.child === server)!, status })),
+    ...exits.filter((_, i) => parties[i]!.child !== server).map((e) =>
+      e.then((x) => (x.status.success ? new Promise<never>(() => {}) : x))
+    ),
+  ]);
+  if (!first.status.success) {
+    throw new FlheError("unavailable", `${first.party.name} exited with code ${first.status.code}`);
+  }
+  // Give the others a moment to finish on the server's "done".
+  const grace = new Promise((r) => setTimeout(r, 15_000));
+  await Promise.race([Promise.all(exits), grace]);
+  for (const p of parties) {
+    try {
+      p.child.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+  }
+  await Promise.all(parties.map((p) => p.output));
+}
+
+function summarize(
+  options: DemoOptions,
+  history: readonly RoundRecord[],
+  totalSeconds: number,
+): DemoSummary {
+  const he = !options.plaintext;
+  return {
+    final_accuracy: history.findLast((r) => !r.failed && !r.recovered)?.accuracy ?? NaN,
+    total_seconds: Math.round(totalSeconds * 10) / 10,
+    mode: he ? options.mode : "plaintext",
+    key_bits: he ? options.keyBits : null,
+    clients: options.clients,
+    partition: options.partition,
+    rounds: history.map((r) => ({
+      round: r.round,
+      accuracy: r.accuracy,
+      loss: r.loss,
+      seconds: r.seconds.round,
+      bytes_in: r.bytesIn,
+      bytes_out: r.bytesOut,
+      upload_bytes_per_client: r.uploadBytesPerClient,
+      phases: r.seconds,
+    })),
+  };
+}
+
+/** The files a demo writes into its report folder. */
+function reportFiles(dir: string): { html: string; history: string } {
+  return { html: `${dir}/report.html`, history: `${dir}/history.json` };
+}
+
+/**
+ * Refuses, before anything runs, a report folder whose files the demo did
+ * not write: `report.html` must be a report, `history.json` a round history.
+ */
+async function checkReportDir(dir: string): Promise<void> {
+  const files = reportFiles(dir);
+  await checkReportTarget(files.html);
+  try {
+    await readHistory(files.history);
+  } catch (e) {
+    if (e instanceof FlheError && /file not found$/.test(e.message)) return;
+    throw new FlheError(
+      "usage",
+      `${files.history}: exists and is not a round history; move it away or pass --report DIR`,
+    );
+  }
+}
+
+/** Writes the report and a copy of the history next to it; returns the report's path. */
+async function saveReport(dir: string, fed: string, historyPath: string): Promise<string> {
+  const files = reportFiles(dir);
+  await Deno.mkdir(dir, { recursive: true });
+  const history = await readHistory(historyPath);
+  const federation = federationInfo(await loadBundle(`${fed}/server`));
+  await writeReport(files.html, history, federation);
+  await writeFileAtomic(files.history, await Deno.readTextFile(historyPath));
+  return await Deno.realPath(files.html);
 }
 
 /**
@@ -174,7 +313,8 @@ export function roundTable(history: readonly RoundRecord[]): string {
  *
  * @param options What to run.
  * @returns The summary.
- * @throws {FlheError} `unavailable` if a party fails.
+ * @throws {FlheError} `unavailable` if a party fails; `usage`, before starting anything, if the
+ *   report folder holds a `report.html` or `history.json` that the demo did not write.
  *
  * @example Usage
  * ```ts
@@ -187,130 +327,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { log } = options;
   const started = performance.now();
   const write = options.output ?? terminalWriter();
+  if (options.reportDir !== undefined) await checkReportDir(options.reportDir);
   const dir = await Deno.makeTempDir({ prefix: "flhe-demo-" });
-  const parties: Party[] = [];
+  let running: Running | undefined;
   try {
-    const [serverPort, ownerPort] = [freePort(), freePort()];
-    const he = !options.plaintext;
     log.info(
       `${options.clients} clients, ${options.rounds} rounds, ${options.partition} partition, ` +
-        (he
-          ? `${options.mode} mode, ${options.keyBits}-bit Paillier`
-          : "plaintext FedAvg (no encryption)") +
+        (options.plaintext
+          ? "plaintext FedAvg (no encryption)"
+          : `${options.mode} mode, ${options.keyBits}-bit ${
+            options.keyKind ?? "standard"
+          } Paillier key`) +
         `, in ${dir}`,
     );
-    const fed = `${dir}/federation`;
-    await initFederation({
-      dir: fed,
-      clients: options.clients,
-      rounds: options.rounds,
-      mode: options.mode,
-      keyBits: options.keyBits,
-      keyKind: options.keyKind,
-      encoding: "packed",
-      quantBits: 16,
-      clipRange: 1,
-      maxTotalWeight: 65_536,
-      randomness: "djn",
-      strategy: he ? "fedavg-he" : "fedavg",
-      partition: options.partition,
-      alpha: options.alpha,
-      shardsPerClient: 2,
-      seed: options.seed,
-      training: options.training,
-      serverUrl: `ws://127.0.0.1:${serverPort}`,
-      ownerUrl: `ws://127.0.0.1:${ownerPort}`,
-      force: false,
-    }, log);
-
-    const start = (name: string, args: string[]) => {
-      const cmd = selfCommand(args);
-      const child = new Deno.Command(cmd.command, {
-        args: cmd.args,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const output = Promise.all([pipeLines(child.stdout, write), pipeLines(child.stderr, write)])
-        .then(() => {});
-      parties.push({ name, child, output });
-      return child;
-    };
-    const historyPath = `${dir}/history.json`;
-    if (he && options.mode === "owner") {
-      start("owner", ["owner", "serve", "--bundle", `${fed}/owner`]);
-    }
-    const server = start("server", [
-      "serve",
-      "--bundle",
-      `${fed}/server`,
-      "--history",
-      historyPath,
-    ]);
-    for (let i = 1; i <= options.clients; i++) {
-      start(`client-${i}`, [
-        "client",
-        "--bundle",
-        `${fed}/client-${i}`,
-        "--workers",
-        `${options.clientWorkers ?? 1}`,
-        "--connect-timeout",
-        "60",
-        ...(options.trainLimit ? ["--train-limit", `${options.trainLimit}`] : []),
-        ...(options.testLimit ? ["--test-limit", `${options.testLimit}`] : []),
-      ]);
-    }
-    // The server decides when the federation is done; a party that dies first is a failure.
-    const exits = parties.map((p) => p.child.status.then((status) => ({ party: p, status })));
-    const serverStatus = await Promise.race([
-      server.status.then((status) => ({ party: parties.find((p) => p.child === server)!, status })),
-      ...exits.filter((_, i) => parties[i]!.child !== server).map((e) =>
-        e.then((x) => (x.status.success ? new Promise<never>(() => {}) : x))
-      ),
-    ]);
-    if (!serverStatus.status.success) {
-      throw new FlheError(
-        "unavailable",
-        `${serverStatus.party.name} exited with code ${serverStatus.status.code}`,
-      );
-    }
-    // Give the others a moment to finish on the server's "done".
-    const grace = new Promise((r) => setTimeout(r, 15_000));
-    await Promise.race([Promise.all(exits), grace]);
-    for (const p of parties) {
-      try {
-        p.child.kill("SIGTERM");
-      } catch {
-        // Already exited.
-      }
-    }
-    await Promise.all(parties.map((p) => p.output));
-    const history = (await readJsonFile(historyPath)) as RoundRecord[];
-    const totalSeconds = (performance.now() - started) / 1000;
+    const fed = await createDemoFederation(options, dir);
+    running = startParties(options, dir, fed, write);
+    await awaitServer(running);
+    const history = await readHistory(running.historyPath);
     write(`\n${roundTable(history)}`);
-    const summary: DemoSummary = {
-      final_accuracy: history.findLast((r) => !r.failed)?.accuracy ?? NaN,
-      total_seconds: Math.round(totalSeconds * 10) / 10,
-      mode: he ? options.mode : "plaintext",
-      key_bits: he ? options.keyBits : null,
-      clients: options.clients,
-      partition: options.partition,
-      rounds: history.map((r) => ({
-        round: r.round,
-        accuracy: r.accuracy,
-        loss: r.loss,
-        seconds: r.seconds.round,
-        bytes_in: r.bytesIn,
-        bytes_out: r.bytesOut,
-        upload_bytes_per_client: r.uploadBytesPerClient,
-        phases: r.seconds,
-      })),
-    };
+    if (options.reportDir !== undefined) {
+      const path = await saveReport(options.reportDir, fed, running.historyPath)
+        .catch((e) => log.warn(`no report: ${e instanceof Error ? e.message : e}`));
+      if (path) log.info(`report: ${path}`);
+    }
+    const summary = summarize(options, history, (performance.now() - started) / 1000);
     log.info(
-      `final test accuracy ${
-        (summary.final_accuracy * 100).toFixed(2)
-      }% after ${history.length} rounds, ` +
-        `${summary.total_seconds.toFixed(1)} s in all`,
+      `final test accuracy ${(summary.final_accuracy * 100).toFixed(2)}% after ${history.length} ` +
+        `rounds, ${summary.total_seconds.toFixed(1)} s in all`,
     );
     if (options.summaryPath) {
       await writeFileAtomic(options.summaryPath, JSON.stringify(summary, null, 2) + "\n");
@@ -318,7 +361,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     return summary;
   } finally {
-    for (const p of parties) {
+    for (const p of running?.parties ?? []) {
       try {
         p.child.kill("SIGKILL");
       } catch {

@@ -35,6 +35,65 @@ export interface OwnerLinkOptions {
 /** How long the owner may take for one decryption before the link is renewed. */
 const DECRYPT_TIMEOUT_MS = 600_000;
 
+/** Opens a connection to the owner and says hello as the server. */
+async function hello(
+  options: OwnerLinkOptions,
+): Promise<{ ch: Channel; completedRounds: number }> {
+  const ch = await connect(
+    options.url,
+    { peer: "owner", maxFrameBytes: options.maxFrameBytes, caCerts: options.caCerts },
+    10_000,
+  );
+  ch.send({
+    type: "hello",
+    role: "server",
+    id: "server",
+    token: options.token,
+    fingerprint: options.fingerprint,
+    modelRound: 0,
+  });
+  const answer = await ch.receive(10_000);
+  if (answer.type === "error") {
+    ch.close();
+    throw new FlheError("auth", `owner refused the server: ${answer.message}`);
+  }
+  if (answer.type !== "welcome") {
+    ch.close();
+    throw new FlheError("protocol", `owner answered hello with ${answer.type}`);
+  }
+  options.log.info(`connected to the owner service at ${options.url}`);
+  return { ch, completedRounds: answer.completedRounds };
+}
+
+/** Sends one round's aggregate and waits for the owner's answer. */
+async function ask(ch: Channel, aggregate: Aggregate, log: Logger): Promise<FinishedModel> {
+  const { round, attempt, set } = aggregate.announcement;
+  ch.send({
+    type: "decrypt",
+    round,
+    attempt,
+    set,
+    contributions: aggregate.contributions,
+    count: aggregate.count,
+    payload: aggregate.payload,
+  });
+  for (;;) {
+    const answer = await ch.receive(DECRYPT_TIMEOUT_MS);
+    if (answer.type === "sealed" && answer.round === round) {
+      return {
+        kind: "sealed",
+        payload: answer.payload,
+        signature: answer.signature,
+        decryptSeconds: answer.decryptSeconds,
+      };
+    }
+    if (answer.type === "error") {
+      throw new FlheError("protocol", `owner refused round ${round}: ${answer.message}`);
+    }
+    log.warn(`owner answered ${answer.type} for another round; waiting for round ${round}`);
+  }
+}
+
 /**
  * Creates the owner-mode finisher.
  *
@@ -54,36 +113,13 @@ export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
   /** Rounds the owner has decided, from its last welcome. */
   let ownerRounds = 0;
 
-  const hello = async (): Promise<Channel> => {
-    const ch = await connect(
-      options.url,
-      { peer: "owner", maxFrameBytes: options.maxFrameBytes, caCerts: options.caCerts },
-      10_000,
-    );
-    ch.send({
-      type: "hello",
-      role: "server",
-      id: "server",
-      token: options.token,
-      fingerprint: options.fingerprint,
-      modelRound: 0,
-    });
-    const answer = await ch.receive(10_000);
-    if (answer.type === "error") {
-      ch.close();
-      throw new FlheError("auth", `owner refused the server: ${answer.message}`);
-    }
-    if (answer.type !== "welcome") {
-      ch.close();
-      throw new FlheError("protocol", `owner answered hello with ${answer.type}`);
-    }
-    ownerRounds = answer.completedRounds;
-    log.info(`connected to the owner service at ${options.url}`);
-    return ch;
-  };
   const open = async (): Promise<Channel> => {
     if (channel && !channel.isClosed) return channel;
-    channel = await retry(hello, {
+    channel = await retry(async () => {
+      const { ch, completedRounds } = await hello(options);
+      ownerRounds = completedRounds;
+      return ch;
+    }, {
       initialDelayMs: 250,
       maxDelayMs: 10_000,
       isFatal: (e) => e instanceof FlheError && e.code === "auth",
@@ -95,34 +131,6 @@ export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
         ),
     });
     return channel;
-  };
-  const ask = async (aggregate: Aggregate): Promise<FinishedModel> => {
-    const ch = await open();
-    const { round, attempt, set } = aggregate.announcement;
-    ch.send({
-      type: "decrypt",
-      round,
-      attempt,
-      set,
-      contributions: aggregate.contributions,
-      count: aggregate.count,
-      payload: aggregate.payload,
-    });
-    for (;;) {
-      const answer = await ch.receive(DECRYPT_TIMEOUT_MS);
-      if (answer.type === "sealed" && answer.round === round) {
-        return {
-          kind: "sealed",
-          payload: answer.payload,
-          signature: answer.signature,
-          decryptSeconds: answer.decryptSeconds,
-        };
-      }
-      if (answer.type === "error") {
-        throw new FlheError("protocol", `owner refused round ${round}: ${answer.message}`);
-      }
-      log.warn(`owner answered ${answer.type} for another round; waiting for round ${round}`);
-    }
   };
   return {
     async recover() {
@@ -145,7 +153,7 @@ export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
     async finish(aggregate) {
       for (;;) {
         try {
-          return await ask(aggregate);
+          return await ask(await open(), aggregate, log);
         } catch (e) {
           if (!(e instanceof FlheError) || e.code !== "unavailable") throw e;
           channel?.close("no answer");

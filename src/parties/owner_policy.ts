@@ -14,7 +14,7 @@ import { fromHex } from "../util/hex.ts";
 import { parseCiphertexts, type PublicKey } from "../he/mod.ts";
 import type { DecryptMessage } from "../net/mod.ts";
 import { verifyContribution } from "../secagg/mod.ts";
-import { type FederationConfig, peerKeys, type Peers } from "../federation/mod.ts";
+import { type FederationConfig, packingWeights, peerKeys, type Peers } from "../federation/mod.ts";
 
 /** What the policy checks a request against. */
 export interface PolicyContext {
@@ -32,7 +32,7 @@ export interface PolicyContext {
  *
  * @param ctx The federation, its keys and caps.
  * @param m The request.
- * @returns The total weight of the announced set.
+ * @returns The total packing weight of the announced set (the divisor of the mean).
  * @throws {FlheError} `protocol` naming the public fact that is wrong.
  *
  * @example Usage
@@ -78,7 +78,7 @@ export async function checkDecryptRequest(
   }
   if (m.count !== ctx.count) throw refusal(m, `count ${m.count}, expected ${ctx.count}`);
   parseCiphertexts(ctx.publicKey, m.payload, ctx.count, `aggregate of round ${m.round}`);
-  return m.set.reduce((s, x) => s + x.weight, 0);
+  return packingWeights(m.set, config.encoding.maxTotalWeight).reduce((s, w) => s + w, 0);
 }
 
 function refusal(m: DecryptMessage, why: string): FlheError {

@@ -13,7 +13,7 @@
 import { FlheError } from "../util/error.ts";
 import { JsonFields, writeFileAtomic } from "../util/fs.ts";
 import { sha256Hex, toHex } from "../util/hex.ts";
-import type { Logger } from "../util/log.ts";
+import { type Logger, rateLimitedWarn } from "../util/log.ts";
 import { createPool, decodeMean, type PaillierPool } from "../he/mod.ts";
 import { applyUpdate } from "../nn/mod.ts";
 import { type Channel, type DecryptMessage, listen } from "../net/mod.ts";
@@ -58,6 +58,12 @@ interface OwnerState {
   modelRound: number;
   /** The answer for `round`, if it was decrypted. */
   answer?: { readonly payload: Uint8Array; readonly signature: string };
+  /**
+   * Digest of the request for `round` while it is being decrypted: if the
+   * owner dies meanwhile, only this very request may be decrypted again
+   * (the same ciphertexts give the same plaintext; nothing new is learned).
+   */
+  pending?: string;
 }
 
 interface OwnerParts {
@@ -99,17 +105,19 @@ async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
   if (text === undefined) return { round: 0, model: initial, modelRound: 0 };
   let round: number;
   let modelRound: number;
+  let pending: string | undefined;
   try {
     const f = new JsonFields(statePath, JSON.parse(text));
     round = f.number("round", 0, 1_000_000);
     modelRound = f.number("modelRound", 0, round);
+    pending = f.optionalString("pending", /^[0-9a-f]{64}$/);
   } catch (e) {
     throw new FlheError(
       "input",
       `${statePath}: ${(e as Error).message}; move it away to start afresh`,
     );
   }
-  if (modelRound === 0) return { round, model: initial, modelRound };
+  if (modelRound === 0) return { round, model: initial, modelRound, pending };
   const modelPath = `${stateDir}/model-round-${modelRound}.f32`;
   const bytes = await Deno.readFile(modelPath).catch(() => new Uint8Array(0));
   if (bytes.length !== bundle.config.parameterCount * 4) {
@@ -121,7 +129,7 @@ async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
     );
   }
   const model = new Float32Array(bytes.buffer, 0, bundle.config.parameterCount);
-  const state: OwnerState = { round, model, modelRound };
+  const state: OwnerState = { round, model, modelRound, pending };
   if (modelRound === round) state.answer = await seal(parts, round, model);
   parts.log.info(`resuming at round ${round} (model of round ${modelRound}) from ${stateDir}`);
   return state;
@@ -130,7 +138,8 @@ async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
 async function saveOwnerState(parts: OwnerParts, state: OwnerState): Promise<void> {
   await writeFileAtomic(
     `${parts.stateDir}/owner.json`,
-    JSON.stringify({ round: state.round, modelRound: state.modelRound }) + "\n",
+    JSON.stringify({ round: state.round, modelRound: state.modelRound, pending: state.pending }) +
+      "\n",
     0o600,
   );
 }
@@ -157,22 +166,48 @@ async function decide(
   m: DecryptMessage,
 ): Promise<{ payload: Uint8Array; signature: string }> {
   const { config } = parts.bundle;
-  if (m.round === state.round) {
+  const digest = await requestDigest(m);
+  const resumed = m.round === state.round && state.pending === digest;
+  if (m.round === state.round && !resumed) {
     if (state.answer) return state.answer;
     throw new FlheError(
       "protocol",
       `round ${m.round} was refused before and is not decrypted again`,
     );
   }
-  if (m.round < state.round || m.round > config.rounds) {
+  if (!resumed && (m.round < state.round || m.round > config.rounds)) {
     throw new FlheError(
       "protocol",
       `round ${m.round} refused: the owner is at round ${state.round} of ${config.rounds}`,
     );
   }
+  // Burned before any check: whatever happens next, this round is not
+  // decrypted for another request.
   state.round = m.round;
   state.answer = undefined;
+  state.pending = digest;
   await saveOwnerState(parts, state);
+  try {
+    return await decryptAndSeal(parts, state, m);
+  } catch (e) {
+    state.pending = undefined;
+    await saveOwnerState(parts, state);
+    throw e;
+  }
+}
+
+/** The identity of a request: round, attempt, set, signatures and ciphertexts. */
+async function requestDigest(m: DecryptMessage): Promise<string> {
+  const head = JSON.stringify([m.round, m.attempt, m.set, m.contributions, m.count]);
+  return await sha256Hex(new TextEncoder().encode(head + (await sha256Hex(m.payload))));
+}
+
+async function decryptAndSeal(
+  parts: OwnerParts,
+  state: OwnerState,
+  m: DecryptMessage,
+): Promise<{ payload: Uint8Array; signature: string }> {
+  const { config } = parts.bundle;
   const totalWeight = await checkDecryptRequest(parts.policy, m);
   const plaintexts = await parts.pool.decrypt(m.payload.slice());
   let mean: Float32Array;
@@ -198,6 +233,7 @@ async function decide(
   state.model = next;
   state.modelRound = m.round;
   state.answer = answer;
+  state.pending = undefined;
   await saveOwnerState(parts, state);
   return answer;
 }
@@ -315,6 +351,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     },
   };
   const finished = Promise.withResolvers<void>();
+  const warnInvalid = rateLimitedWarn(log, 20);
   let serverConnected = false;
   try {
     const state = await loadOwnerState(parts);
@@ -362,7 +399,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       onChannel: (ch) => void onChannel(ch),
       authenticateOnWelcome: false,
       onWarning: (m) => log.warn(m),
-      onInvalid: (peer, e) => log.warn(`rejected a frame from ${peer}: ${e.message}`),
+      onInvalid: (peer, e) => warnInvalid(`rejected a frame from ${peer}: ${e.message}`),
     });
     log.info(
       `decryption service on ${

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Logger } from "../util/log.ts";
+import { FlheError } from "../util/error.ts";
+import { type Logger, rateLimitedWarn } from "../util/log.ts";
 import { listen, type Listener } from "../net/mod.ts";
 import type { Finisher, Recovered, Strategy } from "../strategy/mod.ts";
 import type { CheckpointStore, RoundRecord, ServerState } from "./server_store.ts";
@@ -18,6 +19,7 @@ import {
 } from "./server_clients.ts";
 import { runRound } from "./server_round.ts";
 import { trySend } from "./collect.ts";
+import { IGNORE_EVENTS, type ServerObserver } from "./server_events.ts";
 import type { ServerCredentials } from "../federation/mod.ts";
 
 export type { RoundRecord } from "./server_store.ts";
@@ -44,6 +46,8 @@ export interface ServerParts {
   readonly lingerMs: number;
   /** Largest update frame a client may send. */
   readonly maxUpdateBytes: number;
+  /** Told what happens, e.g. for a dashboard (default: nothing). */
+  readonly observe?: ServerObserver;
 }
 
 /** Where a server listens. */
@@ -126,6 +130,27 @@ function emptyRecord(round: number, failed: string | undefined): RoundRecord {
   };
 }
 
+/** Sends a (re)connected client the models it lacks, and "done" if all rounds are. */
+function catchUp(state: ServerState, rounds: number, client: ConnectedClient): void {
+  const latest = state.models.at(-1);
+  if (latest && client.modelRound < latest.round) {
+    // A sealed model is the whole model; sums must be applied in order.
+    const toSend = latest.kind === "sealed"
+      ? [latest]
+      : state.models.filter((m) => m.round > client.modelRound);
+    for (const m of toSend) trySend(client.channel, { ...m, evaluate: false });
+  }
+  if (state.closedRounds >= rounds) trySend(client.channel, { type: "done", rounds });
+}
+
+function logRound(log: Logger, r: RoundRecord): void {
+  log.info(
+    `round ${r.round} done in ${r.seconds.round.toFixed(1)} s: accuracy ${
+      (r.accuracy * 100).toFixed(2)
+    }%, loss ${r.loss.toFixed(4)}, ${r.participants.length} clients`,
+  );
+}
+
 /**
  * Creates a server from its parts.
  *
@@ -147,30 +172,20 @@ function emptyRecord(round: number, failed: string | undefined): RoundRecord {
  */
 export function createServer(parts: ServerParts): Server {
   const { log } = parts;
+  const observe = parts.observe ?? IGNORE_EVENTS;
+  const warnInvalid = rateLimitedWarn(log, 20);
   let state: ServerState = { closedRounds: 0, history: [], models: [] };
   let listener: Listener | undefined;
   const loaded = parts.store.load().then((s) => {
     state = s;
     if (s.closedRounds > 0) log.info(`resuming after round ${s.closedRounds} from the checkpoint`);
   });
-  const catchUp = (client: ConnectedClient) => {
-    const latest = state.models.at(-1);
-    if (latest && client.modelRound < latest.round) {
-      // A sealed model is the whole model; sums must be applied in order.
-      const toSend = latest.kind === "sealed"
-        ? [latest]
-        : state.models.filter((m) => m.round > client.modelRound);
-      for (const m of toSend) trySend(client.channel, { ...m, evaluate: false });
-    }
-    if (state.closedRounds >= parts.rounds) {
-      trySend(client.channel, { type: "done", rounds: parts.rounds });
-    }
-  };
   const clients: ClientRegistry = createClientRegistry({
     credentials: parts.credentials,
     fingerprint: parts.fingerprint,
     maxUpdateBytes: parts.maxUpdateBytes,
     log,
+    observe,
     onAdmit: (client) => {
       trySend(client.channel, {
         type: "welcome",
@@ -178,7 +193,7 @@ export function createServer(parts: ServerParts): Server {
         completedRounds: state.closedRounds,
         rounds: parts.rounds,
       });
-      catchUp(client);
+      catchUp(state, parts.rounds, client);
     },
   });
   return {
@@ -195,7 +210,7 @@ export function createServer(parts: ServerParts): Server {
         onWarning: (m) => log.warn(m),
         // A client's main thread trains for a while without answering pings.
         livenessTimeoutMs: Math.max(120_000, parts.roundTimeoutMs),
-        onInvalid: (peer, e) => log.warn(`rejected a frame from ${peer}: ${e.message}`),
+        onInvalid: (peer, e) => warnInvalid(`rejected a frame from ${peer}: ${e.message}`),
       });
       log.info(
         `listening on ${
@@ -208,7 +223,11 @@ export function createServer(parts: ServerParts): Server {
     async run() {
       await loaded;
       const recovered = await parts.finisher.recover?.();
-      if (recovered) state = adopt(state, recovered, log);
+      const adopted = recovered ? adopt(state, recovered, log) : state;
+      if (adopted !== state) {
+        state = adopted;
+        await parts.store.save(state);
+      }
       if (state.closedRounds >= parts.rounds) {
         log.info(
           `all ${parts.rounds} rounds were already done; telling clients for ${
@@ -220,7 +239,7 @@ export function createServer(parts: ServerParts): Server {
       }
       for (let round = state.closedRounds + 1; round <= parts.rounds; round++) {
         const baseRound = state.models.at(-1)?.round ?? 0;
-        const closed = await runRound({ ...parts, clients }, round, baseRound);
+        const closed = await runRound({ ...parts, clients, observe }, round, baseRound);
         state = {
           closedRounds: round,
           history: [...state.history, closed.record],
@@ -228,14 +247,8 @@ export function createServer(parts: ServerParts): Server {
         };
         await parts.store.save(state);
         // Only now: a party killed after this line finds the round checkpointed.
-        const r = closed.record;
-        if (!r.failed) {
-          log.info(
-            `round ${round} done in ${r.seconds.round.toFixed(1)} s: accuracy ${
-              (r.accuracy * 100).toFixed(2)
-            }%, loss ${r.loss.toFixed(4)}, ${r.participants.length} clients`,
-          );
-        }
+        if (!closed.record.failed) logRound(log, closed.record);
+        observe({ type: "round", record: closed.record });
       }
       clients.broadcast({ type: "done", rounds: parts.rounds });
       const failed = state.history.filter((r) => r.failed).length;
@@ -244,6 +257,12 @@ export function createServer(parts: ServerParts): Server {
       );
       // Let the done frames leave before the sockets close.
       await new Promise((r) => setTimeout(r, 200));
+      if (failed === parts.rounds) {
+        throw new FlheError(
+          "unavailable",
+          `no round produced a model; the last failed with: ${state.history.at(-1)?.failed}`,
+        );
+      }
       return [...state.history];
     },
     async close() {

@@ -7,11 +7,12 @@
  * @module
  */
 
-import type { Logger } from "../util/log.ts";
+import { type Logger, rateLimitedWarn } from "../util/log.ts";
 import type { Channel, Message } from "../net/mod.ts";
 import type { ServerCredentials } from "../federation/mod.ts";
 import { receiveHello, refusePeer, tokenMatches } from "./peer_auth.ts";
 import { trySend } from "./collect.ts";
+import type { ServerObserver } from "./server_events.ts";
 
 /** Largest message other than an update that a client may send (a header). */
 const SMALL_MESSAGE_BYTES = 70_000;
@@ -68,6 +69,8 @@ export interface RegistryOptions {
   readonly onAdmit: (client: ConnectedClient) => void;
   /** Progress lines. */
   readonly log: Logger;
+  /** Told who connects and disconnects. */
+  readonly observe: ServerObserver;
 }
 
 /**
@@ -85,20 +88,22 @@ export interface RegistryOptions {
  */
 export function createClientRegistry(options: RegistryOptions): ClientRegistry {
   const { credentials, log } = options;
+  // Refusals come from unauthenticated peers: never more than a few lines a minute.
+  const refusals: Logger = { ...log, warn: rateLimitedWarn(log, 20) };
   const clients = new Map<string, ConnectedClient>();
   return {
     async admit(channel) {
-      const hello = await receiveHello(channel, "client", log);
+      const hello = await receiveHello(channel, "client", refusals);
       if (!hello) return undefined;
       const entry = credentials.clients.find((c) => c.id === hello.id);
       if (!entry || !(await tokenMatches(hello.token, entry.tokenSha256))) {
-        refusePeer(channel, log, "auth", `unknown client id or wrong token for ${hello.id}`);
+        refusePeer(channel, refusals, "auth", `unknown client id or wrong token for ${hello.id}`);
         return undefined;
       }
       if (hello.fingerprint !== options.fingerprint) {
         refusePeer(
           channel,
-          log,
+          refusals,
           "auth",
           `${hello.id}: public key fingerprint ${
             hello.fingerprint.slice(0, 16)
@@ -121,9 +126,11 @@ export function createClientRegistry(options: RegistryOptions): ClientRegistry {
       channel.closed.then(() => {
         if (clients.get(hello.id) !== client) return;
         clients.delete(hello.id);
+        options.observe({ type: "client", id: hello.id, activity: "disconnected" });
         log.info(`${hello.id} disconnected`);
       });
       options.onAdmit(client);
+      options.observe({ type: "client", id: hello.id, activity: "connected" });
       log.info(`${hello.id} connected from ${channel.peer} (${clients.size} connected)`);
       return client;
     },

@@ -15,6 +15,7 @@ import type { Announcement, Finisher, Ready, Strategy } from "../strategy/mod.ts
 import type { RoundRecord } from "./server_store.ts";
 import type { ClientRegistry, ConnectedClient } from "./server_clients.ts";
 import { collect, trySend } from "./collect.ts";
+import type { ServerObserver } from "./server_events.ts";
 
 /** What a round needs from the server. */
 export interface RoundContext {
@@ -26,6 +27,8 @@ export interface RoundContext {
   /** Rounds in all, for log lines. */
   readonly rounds: number;
   readonly log: Logger;
+  /** Told what happens (phases, client activity). */
+  readonly observe: ServerObserver;
 }
 
 /** A closed round: its record, and its model if it finished. */
@@ -77,11 +80,13 @@ export async function runRound(
     };
   };
   if (!upload.aggregateReady) return closed(upload.reason);
+  ctx.observe({ type: "phase", round, phase: "aggregating" });
   const aggregateStart = performance.now();
   const aggregate = await strategy.aggregateFit();
   if (!aggregate) return closed("an update of the announced set is missing");
   const aggregateSeconds = seconds(aggregateStart);
   let finished;
+  ctx.observe({ type: "phase", round, phase: "decrypting" });
   try {
     finished = await ctx.finisher.finish(aggregate);
   } catch (e) {
@@ -99,6 +104,7 @@ export async function runRound(
     signature: finished.signature,
     payload: finished.payload,
   };
+  ctx.observe({ type: "phase", round, phase: "evaluating" });
   const evaluateStart = performance.now();
   const reports = await evaluateStep(ctx, model, selected);
   const evaluation = strategy.aggregateEvaluate(reports);
@@ -133,9 +139,14 @@ async function startRound(
       ctx.log.info(
         `round ${round}/${ctx.rounds}: training on ${selected.map((c) => c.id).join(", ")}`,
       );
-      for (const c of selected) trySend(c.channel, instructions.fit);
+      for (const c of selected) {
+        trySend(c.channel, instructions.fit);
+        ctx.observe({ type: "client", id: c.id, activity: "training" });
+      }
+      ctx.observe({ type: "phase", round, phase: "training" });
       return selected;
     }
+    if (lastLog < 0) ctx.observe({ type: "phase", round, phase: "waiting" });
     if (performance.now() - lastLog > 10_000) {
       ctx.log.info(`round ${round}: waiting for clients (${ctx.clients.ids().length} connected)`);
       lastLog = performance.now();
@@ -161,11 +172,13 @@ async function collectReady(
     });
     if (typeof outcome === "string") {
       ctx.strategy.fail({ clientId: c.id, reason: outcome });
+      ctx.observe({ type: "client", id: c.id, activity: "failed" });
       ctx.log.warn(`round ${round}: ${c.id} not ready: ${outcome}`);
       return;
     }
     const m = outcome.value;
     ready.push({ clientId: c.id, weight: m.weight, trainSeconds: m.trainSeconds });
+    ctx.observe({ type: "client", id: c.id, activity: "ready" });
   }));
   return ready;
 }
@@ -223,8 +236,10 @@ async function collectUpdates(
 ): Promise<{ encrypt: number; bytes: number }> {
   let encrypt = 0;
   let bytes = 0;
+  ctx.observe({ type: "phase", round: a.round, phase: "uploading" });
   await Promise.all(a.set.map(async ({ id }) => {
     const c = ctx.clients.get(id);
+    ctx.observe({ type: "client", id, activity: "uploading" });
     if (!c || !trySend(c.channel, { type: "announce", ...a })) {
       ctx.strategy.fail({ clientId: id, reason: "disconnected before the announcement" });
       return;
@@ -238,6 +253,7 @@ async function collectUpdates(
       await ctx.strategy.acceptUpdate(id, outcome.value);
       encrypt = Math.max(encrypt, outcome.value.encryptSeconds);
       bytes += outcome.value.payload.length;
+      ctx.observe({ type: "client", id, activity: "uploaded" });
       ctx.log.info(
         `round ${a.round}: accepted the update of ${id} (weight ${outcome.value.weight})`,
       );
@@ -247,6 +263,7 @@ async function collectUpdates(
         trySend(c.channel, { type: "error", code: "protocol", message: reason });
       }
       ctx.strategy.fail({ clientId: id, reason });
+      ctx.observe({ type: "client", id, activity: "failed" });
       ctx.log.warn(`round ${a.round}: no usable update from ${id}: ${reason}`);
     }
   }));
@@ -262,6 +279,7 @@ async function evaluateStep(
   for (const c of ctx.clients.all()) {
     if (trySend(c.channel, { ...model, evaluate: selected.includes(c) })) {
       c.modelRound = model.round;
+      if (selected.includes(c)) ctx.observe({ type: "client", id: c.id, activity: "evaluating" });
     }
   }
   const reports: ReportMessage[] = [];
@@ -273,6 +291,7 @@ async function evaluateStep(
     });
     if (typeof outcome === "string") ctx.log.warn(`round ${model.round}: no report from ${c.id}`);
     else reports.push(outcome.value);
+    ctx.observe({ type: "client", id: c.id, activity: "waiting" });
   }));
   return reports;
 }

@@ -33,6 +33,9 @@ import {
 import { createServer, type RoundRecord } from "./server.ts";
 import { createCheckpointStore } from "./server_store.ts";
 import { createOwnerFinisher } from "./owner_link.ts";
+import type { ServerEvent, ServerObserver } from "./server_events.ts";
+import { parseHistory } from "./round_table.ts";
+import { type Dashboard, federationInfo, startDashboard } from "../dashboard/mod.ts";
 
 /** Options of {@linkcode runServer}. */
 export interface ServerOptions {
@@ -64,6 +67,10 @@ export interface ServerOptions {
   readonly log: Logger;
   /** Called once listening. */
   readonly onListen?: (port: number) => void;
+  /** Told what happens, e.g. for a dashboard. */
+  readonly observe?: ServerObserver;
+  /** Serve the dashboard here (default: none); over https with `tls`. */
+  readonly dashboard?: { readonly hostname: string; readonly port: number };
 }
 
 function checkServerBundle(bundle: Bundle, minClients: number): ServerCredentials {
@@ -134,12 +141,40 @@ function makeFinisher(
   });
 }
 
+/** The rounds a resumed server closed before, from its checkpoint (none if unreadable). */
+async function checkpointHistory(stateDir: string): Promise<RoundRecord[]> {
+  const path = `${stateDir}/checkpoint.json`;
+  try {
+    return parseHistory(path, JSON.parse(await Deno.readTextFile(path)).history);
+  } catch {
+    return [];
+  }
+}
+
+async function openDashboard(options: ServerOptions): Promise<Dashboard | undefined> {
+  if (!options.dashboard) return undefined;
+  return await startDashboard({
+    ...options.dashboard,
+    federation: federationInfo(options.bundle),
+    history: await checkpointHistory(options.stateDir),
+    tls: options.tls,
+    log: options.log,
+  });
+}
+
+function both(a: ServerObserver | undefined, b: ServerObserver | undefined): ServerObserver {
+  return (event: ServerEvent) => {
+    a?.(event);
+    b?.(event);
+  };
+}
+
 /**
  * Runs the server until all rounds are closed.
  *
- * @param options Bundle, address, files, timeouts.
+ * @param options Bundle, address, files, timeouts, dashboard.
  * @returns The history, one record per closed round.
- * @throws {FlheError} If the bundle is not a server bundle or the port is taken.
+ * @throws {FlheError} If the bundle is not a server bundle or a port is taken.
  *
  * @example Usage
  * ```ts
@@ -152,10 +187,28 @@ function makeFinisher(
  * ```
  */
 export async function runServer(options: ServerOptions): Promise<RoundRecord[]> {
+  const minClients = options.minClients ?? options.bundle.config.minClients;
+  const credentials = checkServerBundle(options.bundle, minClients);
+  const dashboard = await openDashboard(options);
+  try {
+    const observe = both(options.observe, dashboard?.observe);
+    return await serveRounds(options, { credentials, minClients, observe });
+  } finally {
+    await dashboard?.close();
+  }
+}
+
+async function serveRounds(
+  options: ServerOptions,
+  checked: {
+    readonly credentials: ServerCredentials;
+    readonly minClients: number;
+    readonly observe: ServerObserver;
+  },
+): Promise<RoundRecord[]> {
   const { bundle, log } = options;
   const { config } = bundle;
-  const minClients = options.minClients ?? config.minClients;
-  const credentials = checkServerBundle(bundle, minClients);
+  const { credentials, minClients, observe } = checked;
   // The server holds no secret: its pool only multiplies ciphertexts.
   const pool = config.strategy === "fedavg"
     ? undefined
@@ -165,6 +218,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
       minFitClients: minClients,
       minAvailableClients: Math.max(minClients, options.minAvailable ?? minClients),
       maxClientWeight: clientWeightCap(config),
+      maxTotalWeight: config.encoding.maxTotalWeight,
       allowReannounce: config.strategy === "fedavg-he" && config.mode === "owner",
       training: config.training,
       seed: config.data.seed,
@@ -177,6 +231,7 @@ export async function runServer(options: ServerOptions): Promise<RoundRecord[]> 
     roundTimeoutMs: options.roundTimeoutMs,
     lingerMs: options.lingerMs ?? 30_000,
     maxUpdateBytes: maxFrameBytes(config, bundle.publicKey),
+    observe,
     log,
   });
   try {

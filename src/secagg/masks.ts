@@ -34,6 +34,7 @@
 import { FlheError } from "../util/error.ts";
 import { CanonicalWriter } from "./_canonical.ts";
 import { checkContext, checkInteger } from "./_checks.ts";
+import { checkModulus, writeFixed } from "./_fixed.ts";
 import { fromHex, HEX32_PATTERN } from "./_hex.ts";
 import { canonicalSet, compareClientIds, type SetMember } from "./announced_set.ts";
 import { type ClientPublicKeys, type ClientSecretKeys, exportClientPublicKeys } from "./keys.ts";
@@ -46,7 +47,6 @@ const PEER_BATCH = 8;
 /** Largest vector accepted (values). */
 const MAX_COUNT = 1 << 24;
 /** Widest value accepted (bytes): 64 Kibit, far above any Paillier modulus in use. */
-const MAX_WIDTH = 8192;
 const TWO_32 = 4294967296;
 const HEX_CODES = new TextEncoder().encode("0123456789abcdef");
 const latin1 = new TextDecoder("latin1");
@@ -188,42 +188,6 @@ async function roundDigest(
   return new Uint8Array(await crypto.subtle.digest("SHA-256", w.finish()));
 }
 
-function checkModulus(where: string, modulus: bigint, width: number): void {
-  checkInteger(where, "width", width, 1, "usage");
-  if (width > MAX_WIDTH) {
-    throw new FlheError("usage", `${where}: width is ${width} bytes, more than ${MAX_WIDTH}`);
-  }
-  if (typeof modulus !== "bigint" || modulus < 2n) {
-    throw new FlheError("usage", `${where}: modulus must be a bigint >= 2`);
-  }
-  if (modulus >> BigInt(8 * width) !== 0n) {
-    throw new FlheError(
-      "range",
-      `${where}: modulus of ${
-        modulus.toString(2).length
-      } bits does not fit in ${width}-byte values`,
-    );
-  }
-}
-
-/** The value of a lower-case hex digit's char code, as `toString(16)` prints them. */
-function nibble(code: number): number {
-  return code <= 57 ? code - 48 : code - 87;
-}
-
-/** Writes `value` (in `[0, 256^width)`) as `width` big-endian bytes at `offset`. */
-function writeFixed(value: bigint, out: Uint8Array, offset: number, width: number): void {
-  const hex = value.toString(16);
-  let pos = offset + width - 1;
-  let i = hex.length;
-  while (i >= 2) {
-    out[pos--] = (nibble(hex.charCodeAt(i - 2)) << 4) | nibble(hex.charCodeAt(i - 1));
-    i -= 2;
-  }
-  if (i === 1) out[pos--] = nibble(hex.charCodeAt(0));
-  out.fill(0, offset, pos + 1);
-}
-
 /**
  * Computes this client's mask for one round: `count` values mod `modulus`,
  * which cancel in the sum over all members of the announced set.
@@ -251,7 +215,28 @@ function writeFixed(value: bigint, out: Uint8Array, offset: number, width: numbe
  * ```
  */
 export async function maskVector(options: MaskOptions): Promise<Uint8Array> {
-  const { selfId, pairKeys, round, attempt, context, count, modulus, width } = options;
+  const { count, width } = options;
+  const set = checkMaskOptions(options);
+  const streamKeys = await peerStreams(options, set);
+  // Each value's keystream is read as `limbs` 32-bit big-endian words, and
+  // the signed sum over peers is kept per word in a float64 (exact: at most
+  // MAX_SET_SIZE * 2^32 < 2^53). Carries and one BigInt conversion and
+  // reduction per value come at the end: far cheaper than a BigInt per value
+  // and peer.
+  const limbs = Math.ceil((width + 16) / 4);
+  const out = new Uint8Array(count * width);
+  const acc = new Float64Array(Math.min(count, CHUNK_VALUES) * limbs);
+  for (let first = 0; first < count; first += CHUNK_VALUES) {
+    const n = Math.min(CHUNK_VALUES, count - first);
+    await sumKeystreams(streamKeys, acc, first, n, limbs);
+    reduceChunk(acc, n, limbs, options.modulus, out, first, width);
+  }
+  return out;
+}
+
+/** The argument checks of {@linkcode maskVector}; returns the canonical set. */
+function checkMaskOptions(options: MaskOptions): readonly SetMember[] {
+  const { selfId, round, attempt, context, count, modulus, width } = options;
   const where = "mask";
   checkModulus(where, modulus, width);
   checkInteger(where, "count", count, 0, "usage");
@@ -271,24 +256,27 @@ export async function maskVector(options: MaskOptions): Promise<Uint8Array> {
   if (!set.some((m) => m.id === selfId)) {
     throw new FlheError("protocol", `${where}: the announced set does not include ${selfId}`);
   }
-  const peers: { key: CryptoKey; sign: 1 | -1; low: string; high: string }[] = [];
-  for (const m of set) {
-    if (m.id === selfId) continue;
+  return set;
+}
+
+/** One AES-CTR key per peer of the set, bound to the round, with the sign of its mask. */
+async function peerStreams(
+  options: MaskOptions,
+  set: readonly SetMember[],
+): Promise<{ readonly key: CryptoKey; readonly sign: 1 | -1 }[]> {
+  const { selfId, pairKeys } = options;
+  const digest = await roundDigest(options.context, options.round, options.attempt, set);
+  const peers = set.filter((m) => m.id !== selfId).map((m) => {
     const key = pairKeys.get(m.id);
     if (key === undefined) {
-      throw new FlheError("protocol", `${where}: set member ${m.id} has no pair key`);
+      throw new FlheError("protocol", `mask: set member ${m.id} has no pair key`);
     }
     const before = compareClientIds(selfId, m.id) < 0;
-    peers.push({
-      key,
-      sign: before ? 1 : -1,
-      low: before ? selfId : m.id,
-      high: before ? m.id : selfId,
-    });
-  }
-  const digest = await roundDigest(context, round, attempt, set);
-  const streamKeys = await Promise.all(peers.map((p) =>
-    crypto.subtle.deriveKey(
+    return { key, before, low: before ? selfId : m.id, high: before ? m.id : selfId };
+  });
+  return await Promise.all(peers.map(async (p) => ({
+    sign: p.before ? 1 as const : -1 as const,
+    key: await crypto.subtle.deriveKey(
       {
         name: "HKDF",
         hash: "SHA-256",
@@ -300,145 +288,80 @@ export async function maskVector(options: MaskOptions): Promise<Uint8Array> {
       { name: "AES-CTR", length: 256 },
       false,
       ["encrypt"],
-    )
-  ));
+    ),
+  })));
+}
 
-  // Each value's keystream is read as `limbs` 32-bit big-endian words, and
-  // the signed sum over peers is kept per word in a float64 (exact: at most
-  // MAX_SET_SIZE * 2^32 < 2^53). Carries and one BigInt conversion and
-  // reduction per value come at the end: far cheaper than a BigInt per value
-  // and peer.
-  const limbs = Math.ceil((width + 16) / 4);
+/** Adds (or subtracts) every peer's keystream for values `first..first+n` into `acc`. */
+async function sumKeystreams(
+  peers: readonly { readonly key: CryptoKey; readonly sign: 1 | -1 }[],
+  acc: Float64Array,
+  first: number,
+  n: number,
+  limbs: number,
+): Promise<void> {
   const stride = limbs * 4;
-  const out = new Uint8Array(count * width);
-  const acc = new Float64Array(Math.min(count, CHUNK_VALUES) * limbs);
-  const hexChars = new Uint8Array(Math.min(count, CHUNK_VALUES) * limbs * 8);
-  const carries = new Float64Array(Math.min(count, CHUNK_VALUES));
-  const shift = BigInt(32 * limbs);
-  for (let first = 0; first < count; first += CHUNK_VALUES) {
-    const n = Math.min(CHUNK_VALUES, count - first);
-    const words = n * limbs;
-    // The chunk starts at keystream byte first * stride, a multiple of 16
-    // because CHUNK_VALUES is a multiple of 4: a whole AES block number.
-    const counter = new Uint8Array(16);
-    const block = (first * stride) / 16;
-    new DataView(counter.buffer).setBigUint64(8, BigInt(block));
-    const zeros = new Uint8Array(n * stride);
-    acc.fill(0, 0, words);
-    // A few keystreams at a time: concurrency for Web Crypto's threads,
-    // bounded memory for large sets.
-    for (let batch = 0; batch < peers.length; batch += PEER_BATCH) {
-      const streams = await Promise.all(
-        streamKeys.slice(batch, batch + PEER_BATCH).map((key) =>
-          crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 64 }, key, zeros)
-        ),
-      );
-      for (let s = 0; s < streams.length; s++) {
-        const view = new DataView(streams[s]!);
-        if (peers[batch + s]!.sign === 1) {
-          for (let k = 0; k < words; k++) acc[k]! += view.getUint32(4 * k);
-        } else {
-          for (let k = 0; k < words; k++) acc[k]! -= view.getUint32(4 * k);
-        }
-      }
-    }
-    // Normalise each value's words to [0, 2^32) from the least significant
-    // up, leaving a small signed carry above the top word.
-    for (let v = 0; v < n; v++) {
-      let carry = 0;
-      const base = v * limbs;
-      for (let k = base + limbs - 1; k >= base; k--) {
-        const x = acc[k]! + carry;
-        carry = Math.floor(x / TWO_32);
-        const word = x - carry * TWO_32;
-        let c = k * 8 + 7;
-        for (let d = 0; d < 8; d++) hexChars[c--] = HEX_CODES[(word >>> (4 * d)) & 15]!;
-      }
-      carries[v] = carry;
-    }
-    const hex = latin1.decode(hexChars.subarray(0, words * 8));
-    const digits = limbs * 8;
-    for (let v = 0; v < n; v++) {
-      let value = BigInt("0x" + hex.substring(v * digits, (v + 1) * digits));
-      if (carries[v] !== 0) value += BigInt(carries[v]!) << shift;
-      value %= modulus;
-      if (value < 0n) value += modulus;
-      writeFixed(value, out, (first + v) * width, width);
-    }
-  }
-  return out;
-}
-
-/** Compares `width` bytes of `a` at `offset` with `b` (big-endian): -1, 0 or 1. */
-function compareFixed(a: Uint8Array, offset: number, b: Uint8Array, width: number): number {
-  for (let i = 0; i < width; i++) {
-    const d = a[offset + i]! - b[i]!;
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
-
-/**
- * Adds a mask to packed plaintexts slot by slot, mod `modulus`: the masked
- * plaintexts to encrypt. Runs on bytes (no BigInt): `(a + b) mod n` for
- * `a, b < n` is one addition and at most one subtraction.
- *
- * @param plaintexts Fixed-width big-endian values, each below `modulus`.
- * @param mask A mask from {@linkcode maskVector}, same length.
- * @param modulus The modulus (Paillier `n`).
- * @param width Bytes per value.
- * @returns The slot-wise sums mod `modulus`, fixed-width big-endian.
- * @throws {FlheError} `usage` if the lengths differ or are not a multiple of
- *   `width`; `range` naming the slot if a value is not below `modulus`.
- *
- * @example Usage
- * ```ts
- * import { addMask } from "./masks.ts";
- * addMask(new Uint8Array([0, 7]), new Uint8Array([0, 9]), 11n, 2); // [0, 5]
- * ```
- */
-export function addMask(
-  plaintexts: Uint8Array,
-  mask: Uint8Array,
-  modulus: bigint,
-  width: number,
-): Uint8Array {
-  const where = "addMask";
-  checkModulus(where, modulus, width);
-  if (plaintexts.length !== mask.length || plaintexts.length % width !== 0) {
-    throw new FlheError(
-      "usage",
-      `${where}: ${plaintexts.length} plaintext bytes and ${mask.length} mask bytes ` +
-        `are not the same whole number of ${width}-byte values`,
+  const words = n * limbs;
+  // The chunk starts at keystream byte first * stride, a multiple of 16
+  // because CHUNK_VALUES is a multiple of 4: a whole AES block number.
+  const counter = new Uint8Array(16);
+  new DataView(counter.buffer).setBigUint64(8, BigInt((first * stride) / 16));
+  const zeros = new Uint8Array(n * stride);
+  acc.fill(0, 0, words);
+  // A few keystreams at a time: concurrency for Web Crypto's threads,
+  // bounded memory for large sets.
+  for (let batch = 0; batch < peers.length; batch += PEER_BATCH) {
+    const group = peers.slice(batch, batch + PEER_BATCH);
+    const streams = await Promise.all(
+      group.map((p) =>
+        crypto.subtle.encrypt({ name: "AES-CTR", counter, length: 64 }, p.key, zeros)
+      ),
     );
-  }
-  const n = new Uint8Array(width);
-  writeFixed(modulus, n, 0, width);
-  const out = new Uint8Array(plaintexts.length);
-  const count = plaintexts.length / width;
-  for (let v = 0; v < count; v++) {
-    const offset = v * width;
-    if (compareFixed(plaintexts, offset, n, width) >= 0) {
-      throw new FlheError("range", `${where}: plaintext ${v} is not below the modulus`);
-    }
-    if (compareFixed(mask, offset, n, width) >= 0) {
-      throw new FlheError("range", `${where}: mask value ${v} is not below the modulus`);
-    }
-    let carry = 0;
-    for (let i = width - 1; i >= 0; i--) {
-      const s = plaintexts[offset + i]! + mask[offset + i]! + carry;
-      out[offset + i] = s & 255;
-      carry = s >> 8;
-    }
-    // The true sum is below 2n; subtract n once if it reached n.
-    if (carry === 1 || compareFixed(out, offset, n, width) >= 0) {
-      let borrow = 0;
-      for (let i = width - 1; i >= 0; i--) {
-        const d = out[offset + i]! - n[i]! - borrow;
-        out[offset + i] = d & 255;
-        borrow = d < 0 ? 1 : 0;
+    streams.forEach((stream, s) => {
+      const view = new DataView(stream);
+      if (group[s]!.sign === 1) {
+        for (let k = 0; k < words; k++) acc[k]! += view.getUint32(4 * k);
+      } else {
+        for (let k = 0; k < words; k++) acc[k]! -= view.getUint32(4 * k);
       }
-    }
+    });
   }
-  return out;
+}
+
+/** Turns the summed words of `n` values into fixed-width values mod `modulus` in `out`. */
+function reduceChunk(
+  acc: Float64Array,
+  n: number,
+  limbs: number,
+  modulus: bigint,
+  out: Uint8Array,
+  first: number,
+  width: number,
+): void {
+  const hexChars = new Uint8Array(n * limbs * 8);
+  const carries = new Float64Array(n);
+  // Normalise each value's words to [0, 2^32) from the least significant
+  // up, leaving a small signed carry above the top word.
+  for (let v = 0; v < n; v++) {
+    let carry = 0;
+    const base = v * limbs;
+    for (let k = base + limbs - 1; k >= base; k--) {
+      const x = acc[k]! + carry;
+      carry = Math.floor(x / TWO_32);
+      const word = x - carry * TWO_32;
+      let c = k * 8 + 7;
+      for (let d = 0; d < 8; d++) hexChars[c--] = HEX_CODES[(word >>> (4 * d)) & 15]!;
+    }
+    carries[v] = carry;
+  }
+  const hex = latin1.decode(hexChars);
+  const digits = limbs * 8;
+  const shift = BigInt(32 * limbs);
+  for (let v = 0; v < n; v++) {
+    let value = BigInt("0x" + hex.substring(v * digits, (v + 1) * digits));
+    if (carries[v] !== 0) value += BigInt(carries[v]!) << shift;
+    value %= modulus;
+    if (value < 0n) value += modulus;
+    writeFixed(value, out, (first + v) * width, width);
+  }
 }

@@ -28,5 +28,6 @@
 export * from "./announced_set.ts";
 export * from "./keys.ts";
 export * from "./masks.ts";
+export * from "./add_mask.ts";
 export * from "./signatures.ts";
 export * from "./seal.ts";

@@ -10,6 +10,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
+import { packingWeights } from "../federation/limits.ts";
 import type { Contribution, ReportMessage, SetMember, UpdateMessage } from "../net/mod.ts";
 import type {
   Aggregate,
@@ -40,6 +41,8 @@ export interface FedAvgOptions {
   readonly fractionFit?: number;
   /** Largest weight one client may declare. */
   readonly maxClientWeight: number;
+  /** Packing headroom: the announced weights are scaled to sum to at most this. */
+  readonly maxTotalWeight: number;
   /** Whether a member that failed to upload may be dropped by one re-announcement. */
   readonly allowReannounce: boolean;
   /** Local training of each round. */
@@ -131,11 +134,7 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
     configureFit(round, baseRound, available): FitInstructions | null {
       if (available.length < options.minAvailableClients) return null;
       if (state?.round !== round) benched = breakers(state);
-      const rested = available.filter((id) => !benched.has(id));
-      const pool = rested.length >= options.minAvailableClients ? rested : available;
-      const fraction = options.fractionFit ?? 1;
-      const count = Math.max(options.minFitClients, Math.ceil(pool.length * fraction));
-      const clients = [...pool].sort(compareIds).slice(0, count);
+      const clients = select(options, available, benched);
       state = {
         round,
         selected: new Set(clients),
@@ -178,28 +177,7 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
     },
     async acceptUpdate(clientId, update) {
       const s = current();
-      const a = s.announcement;
-      if (!a) throw new FlheError("protocol", `no set has been announced for round ${s.round}`);
-      if (update.round !== a.round || update.attempt !== a.attempt) {
-        throw new FlheError(
-          "protocol",
-          `update for round ${update.round} attempt ${update.attempt}, but round ${a.round} attempt ${a.attempt} is open`,
-        );
-      }
-      const member = a.set.find((m) => m.id === clientId);
-      if (!member) throw new FlheError("protocol", `${clientId} is not in the announced set`);
-      if (s.accepted.has(clientId)) {
-        throw new FlheError("protocol", `${clientId} already sent its update for this round`);
-      }
-      if (update.weight !== member.weight) {
-        throw new FlheError(
-          "protocol",
-          `update weight ${update.weight} differs from the announced ${member.weight}`,
-        );
-      }
-      if (update.count !== rules.count) {
-        throw new FlheError("protocol", `update count ${update.count}, expected ${rules.count}`);
-      }
+      const a = checkMembership(s, clientId, update, rules.count);
       s.accepted.set(clientId, await rules.check(clientId, update, a));
     },
     missing() {
@@ -217,13 +195,58 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
       return {
         announcement: a,
         contributions: checked.map((c) => c.contribution),
-        totalWeight: a.set.reduce((sum, m) => sum + m.weight, 0),
+        totalWeight: packingWeights(a.set, options.maxTotalWeight).reduce((x, w) => x + w, 0),
         payload: await rules.combine(checked.map((c) => c.payload)),
         count: rules.count,
       };
     },
     aggregateEvaluate: weightedEvaluation,
   };
+}
+
+/** The round's clients: Flower's fraction of the available ones, the benched left out if possible. */
+function select(
+  options: FedAvgOptions,
+  available: readonly string[],
+  benched: ReadonlySet<string>,
+): string[] {
+  const rested = available.filter((id) => !benched.has(id));
+  const pool = rested.length >= options.minAvailableClients ? rested : available;
+  const fraction = options.fractionFit ?? 1;
+  const count = Math.max(options.minFitClients, Math.ceil(pool.length * fraction));
+  return [...pool].sort(compareIds).slice(0, count);
+}
+
+/** The checks of an update against the open announcement that need no cryptography. */
+function checkMembership(
+  s: RoundState,
+  clientId: string,
+  update: UpdateMessage,
+  count: number,
+): Announcement {
+  const a = s.announcement;
+  if (!a) throw new FlheError("protocol", `no set has been announced for round ${s.round}`);
+  if (update.round !== a.round || update.attempt !== a.attempt) {
+    throw new FlheError(
+      "protocol",
+      `update for round ${update.round} attempt ${update.attempt}, but round ${a.round} attempt ${a.attempt} is open`,
+    );
+  }
+  const member = a.set.find((m) => m.id === clientId);
+  if (!member) throw new FlheError("protocol", `${clientId} is not in the announced set`);
+  if (s.accepted.has(clientId)) {
+    throw new FlheError("protocol", `${clientId} already sent its update for this round`);
+  }
+  if (update.weight !== member.weight) {
+    throw new FlheError(
+      "protocol",
+      `update weight ${update.weight} differs from the announced ${member.weight}`,
+    );
+  }
+  if (update.count !== count) {
+    throw new FlheError("protocol", `update count ${update.count}, expected ${count}`);
+  }
+  return a;
 }
 
 /** Members of a round's announced set whose update did not arrive or was refused. */

@@ -60,7 +60,7 @@ export interface Aggregate {
   readonly announcement: Announcement;
   /** The signed contributions, one per member. */
   readonly contributions: readonly Contribution[];
-  /** Sum of the members' weights. */
+  /** Sum of the members' packing weights (the divisor of the mean). */
   readonly totalWeight: number;
   /** Ciphertexts (HE) or float32 sums (plaintext FedAvg). */
   readonly payload: Uint8Array;

@@ -8,9 +8,9 @@
 import { FlheError } from "./error.ts";
 
 /**
- * Writes a file atomically: a temporary file beside it (created with `mode`)
- * is renamed over the target, so readers never see half a file and a crash
- * leaves the old content.
+ * Writes a file atomically: a temporary file beside it (created with `mode`
+ * and synced to disk) is renamed over the target, so readers never see half
+ * a file and a crash leaves the old content or the new, never an empty file.
  *
  * @param path Target path.
  * @param data Bytes or text.
@@ -30,7 +30,16 @@ export async function writeFileAtomic(
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   try {
-    await Deno.writeFile(tmp, bytes, { mode, createNew: true });
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode });
+    try {
+      for (let written = 0; written < bytes.length;) {
+        written += await file.write(bytes.subarray(written));
+      }
+      // On disk before the rename: a crash never leaves a renamed empty file.
+      await file.sync();
+    } finally {
+      file.close();
+    }
     // The umask may have narrowed the mode at creation: set it exactly.
     await Deno.chmod(tmp, mode);
     await Deno.rename(tmp, path);
@@ -136,6 +145,18 @@ export class JsonFields {
     if (typeof v !== "string") this.#fail(field, "is missing or not a string");
     if (pattern && !pattern.test(v)) this.#fail(field, `does not match ${pattern}`);
     return v;
+  }
+
+  /**
+   * An optional string field.
+   *
+   * @param field Field name.
+   * @param pattern Pattern the value must match when present.
+   * @returns The value, or `undefined` if absent or null.
+   */
+  optionalString(field: string, pattern?: RegExp): string | undefined {
+    const v = this.#obj[field];
+    return v === undefined || v === null ? undefined : this.string(field, pattern);
   }
 
   /**

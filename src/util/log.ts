@@ -47,3 +47,38 @@ export function createLogger(name: string, sink?: (line: string) => void): Logge
     warn: (message) => write(`[${name}] warning: ${message}`),
   };
 }
+
+/**
+ * A warning writer that lets through at most `perMinute` lines a minute and
+ * then says how many it held back, so that a peer sending garbage cannot
+ * flood the log.
+ *
+ * @param log Where lines go.
+ * @param perMinute Lines let through per minute.
+ * @returns The writer.
+ *
+ * @example Usage
+ * ```ts
+ * import { createLogger, rateLimitedWarn } from "./log.ts";
+ * const warn = rateLimitedWarn(createLogger("server"), 10);
+ * warn("rejected a frame from 127.0.0.1:5000: bad version");
+ * ```
+ */
+export function rateLimitedWarn(log: Logger, perMinute: number): (message: string) => void {
+  let windowStart = -Infinity;
+  let shown = 0;
+  let held = 0;
+  return (message) => {
+    const now = performance.now();
+    if (now - windowStart >= 60_000) {
+      if (held > 0) log.warn(`${held} more such warnings in the last minute were not shown`);
+      windowStart = now;
+      shown = 0;
+      held = 0;
+    }
+    if (shown < perMinute) {
+      shown++;
+      log.warn(message);
+    } else held++;
+  };
+}

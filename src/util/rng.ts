@@ -6,6 +6,8 @@
  * @module
  */
 
+import { FlheError } from "./error.ts";
+
 /** Mixes a 32-bit state into a well-spread 32-bit value (splitmix32 finaliser). */
 function splitmix32(state: number): number {
   let z = (state + 0x9e3779b9) | 0;
@@ -22,16 +24,21 @@ function splitmix32(state: number): number {
  * @param seed Base seed; any finite integer (bits above 2^53 are lost).
  * @param tags Integers naming the stream.
  * @returns A 32-bit unsigned seed.
- * @throws {Error} If a value is not a finite integer.
+ * @throws {FlheError} `range` if the seed or a tag is not a finite integer.
  * @example
  * ```ts
  * const epochSeed = deriveSeed(42, 3); // stream for epoch 3 of seed 42
  * ```
  */
 export function deriveSeed(seed: number, ...tags: number[]): number {
+  if (!Number.isInteger(seed)) throw new FlheError("range", `rng: seed ${seed} is not an integer`);
+  tags.forEach((t, i) => {
+    if (!Number.isInteger(t)) {
+      throw new FlheError("range", `rng: tag ${i} (${t}) is not an integer`);
+    }
+  });
   let h = 0x243f6a88;
   for (const v of [seed, ...tags]) {
-    if (!Number.isInteger(v)) throw new Error(`rng: seed or tag ${v} is not an integer`);
     const lo = v >>> 0;
     const hi = Math.floor(v / 0x100000000) >>> 0;
     h = splitmix32(h ^ lo);
@@ -58,7 +65,7 @@ export class Rng {
 
   /**
    * @param seed Any integer; equal seeds give equal streams.
-   * @throws {Error} If `seed` is not an integer.
+   * @throws {FlheError} `range` if `seed` is not an integer.
    */
   constructor(seed: number) {
     let s = deriveSeed(seed);
@@ -107,11 +114,11 @@ export class Rng {
    *
    * @param n Exclusive upper bound, `1 <= n <= 2^32`.
    * @returns An integer in `[0, n)`.
-   * @throws {Error} If `n` is out of range.
+   * @throws {FlheError} `range` if `n` is out of range.
    */
   int(n: number): number {
     if (!Number.isInteger(n) || n < 1 || n > 0x100000000) {
-      throw new Error(`rng: int() bound ${n} is not an integer in [1, 2^32]`);
+      throw new FlheError("range", `rng: int() bound n ${n} is not an integer in [1, 2^32]`);
     }
     const limit = 0x100000000 - (0x100000000 % n);
     let x = this.u32();
@@ -160,11 +167,11 @@ export class Rng {
    *
    * @param shape Shape parameter, > 0.
    * @returns A positive sample.
-   * @throws {Error} If `shape` is not a positive finite number.
+   * @throws {FlheError} `range` if `shape` is not a positive finite number.
    */
   gamma(shape: number): number {
     if (!(shape > 0) || !Number.isFinite(shape)) {
-      throw new Error(`rng: gamma shape ${shape} is not a positive finite number`);
+      throw new FlheError("range", `rng: gamma shape ${shape} is not a positive finite number`);
     }
     if (shape < 1) {
       let u = 0;
@@ -193,10 +200,12 @@ export class Rng {
    * @param alpha Concentration, > 0 (small values give skewed proportions).
    * @param k Number of components, >= 1.
    * @returns `k` non-negative proportions summing to 1.
-   * @throws {Error} If `alpha` or `k` is invalid.
+   * @throws {FlheError} `range` if `alpha` or `k` is invalid.
    */
   dirichlet(alpha: number, k: number): Float64Array {
-    if (!Number.isInteger(k) || k < 1) throw new Error(`rng: dirichlet size ${k} is not >= 1`);
+    if (!Number.isInteger(k) || k < 1) {
+      throw new FlheError("range", `rng: dirichlet size k ${k} is not an integer >= 1`);
+    }
     const p = new Float64Array(k);
     let sum = 0;
     for (let i = 0; i < k; i++) {

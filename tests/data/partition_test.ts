@@ -7,6 +7,8 @@ import {
   type PartitionOptions,
   Rng,
 } from "../../src/data/mod.ts";
+import { deriveSeed } from "../../src/util/rng.ts";
+import { FlheError } from "../../src/util/error.ts";
 
 // 6,000 labels, 600 of each class, in a scrambled order.
 const labels = new Rng(99).shuffle(Uint8Array.from({ length: 6000 }, (_, i) => i % 10));
@@ -110,4 +112,15 @@ Deno.test("Rng is deterministic and its samplers are sane", () => {
     const k = rng.int(7);
     assert.ok(k >= 0 && k < 7);
   }
+});
+
+Deno.test("Rng rejects bad numbers with a range FlheError naming the parameter", () => {
+  const range = (pattern: RegExp) => (e: unknown): boolean =>
+    e instanceof FlheError && e.code === "range" && pattern.test(e.message);
+  assert.throws(() => new Rng(1.5), range(/seed 1.5 is not an integer/));
+  assert.throws(() => deriveSeed(1, 2, NaN), range(/tag 1 \(NaN\) is not an integer/));
+  const rng = new Rng(1);
+  assert.throws(() => rng.int(0), range(/bound n 0/));
+  assert.throws(() => rng.gamma(-1), range(/gamma shape -1/));
+  assert.throws(() => rng.dirichlet(0.5, 0), range(/dirichlet size k 0/));
 });

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { selfCommand } from "../../src/parties/self_command.ts";
+import { packingWeights } from "../../src/federation/limits.ts";
 import { smallFederation } from "../parties/harness.ts";
 
 interface Run {
@@ -248,4 +249,18 @@ Deno.test("an unknown command or option exits 2 with a one-line error and a usag
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("packingWeights() scales declared weights into the headroom, at least 1 each", () => {
+  const set = (...w: number[]) => w.map((weight, i) => ({ id: `client-${i + 1}`, weight }));
+  assert.deepEqual(packingWeights(set(30_000, 10_000), 256), [190, 63]);
+  assert.deepEqual(packingWeights(set(5, 5, 5), 8), [1, 1, 1]);
+  const many = set(...Array.from({ length: 100 }, (_, i) => 1 + i * 997));
+  const packed = packingWeights(many, 256);
+  assert.ok(packed.every((w) => w >= 1));
+  assert.ok(packed.reduce((a, b) => a + b, 0) <= 256);
+  // Proportions survive the scaling, within one unit.
+  const total = many.reduce((a, m) => a + m.weight, 0);
+  many.forEach((m, i) => assert.ok(Math.abs(packed[i]! - (156 * m.weight) / total) <= 1));
+  assert.throws(() => packingWeights(set(1, 1, 1), 3), /does not fit maxTotalWeight 3/);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bigintsToBytes, bytesToBigints, readBigint, toHex, writeBigint } from "./deps.ts";
+import { readBigint, writeBigint } from "./deps.ts";
 
 Deno.test("writeBigint() and readBigint() round-trip fixed-width big-endian values", () => {
   const values = [0n, 1n, 255n, 256n, 0xabcdefn, (1n << 127n) + 12345n, (1n << 128n) - 1n];
@@ -20,9 +20,10 @@ Deno.test("writeBigint() rejects a negative value and one that does not fit", ()
   assert.throws(() => writeBigint(1n << 32n, 4, new Uint8Array(4), 0), /does not fit in 4 bytes/);
 });
 
-Deno.test("bigintsToBytes() and bytesToBigints() round-trip and check the length", () => {
-  const values = [3n, 0n, 65535n];
-  assert.deepEqual(bytesToBigints(bigintsToBytes(values, 3), 3), values);
-  assert.throws(() => bytesToBigints(new Uint8Array(5), 3), /not a multiple of 3/);
-  assert.equal(toHex(new Uint8Array([0, 15, 255])), "000fff");
+Deno.test("writeBigint() and readBigint() fill and read consecutive fixed-width slots", () => {
+  const values = [3n, 0n, 65535n, 0x10000n];
+  const out = new Uint8Array(values.length * 3);
+  values.forEach((v, i) => writeBigint(v, 3, out, i * 3));
+  assert.deepEqual([...out], [0, 0, 3, 0, 0, 0, 0, 255, 255, 1, 0, 0]);
+  assert.deepEqual(values.map((_, i) => readBigint(out, i * 3, 3)), values);
 });

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import {
   codecParams,
-  createAccumulator,
   createPool,
-  decodePerWeight,
+  decodeMean,
   dequantizeMean,
   encodePerWeight,
+  encodeUpdate,
   FlheError,
   generateKeyPair,
   type KeyPair,
   pack,
+  type PaillierPool,
   parseCiphertexts,
   plaintextCount,
   quantize,
@@ -17,6 +18,39 @@ import {
 } from "./deps.ts";
 
 const keys: KeyPair = await generateKeyPair(512);
+
+/** The parties' pools: clients and owner hold both keys, the server only the public key. */
+interface Pools {
+  readonly party: PaillierPool;
+  readonly server: PaillierPool;
+}
+
+async function withPools(workers: number, run: (pools: Pools) => Promise<void>): Promise<void> {
+  const party = await createPool({ ...keys, workers });
+  try {
+    const server = await createPool({ publicKey: keys.publicKey, workers });
+    try {
+      await run({ party, server });
+    } finally {
+      server.close();
+    }
+  } finally {
+    party.close();
+  }
+}
+
+/**
+ * What the server does with the clients' encrypted updates: check each
+ * vector, then sum them slot-wise in its pool.
+ */
+async function serverAggregate(
+  server: PaillierPool,
+  vectors: readonly Uint8Array[],
+  count: number,
+): Promise<Uint8Array> {
+  vectors.forEach((v, k) => parseCiphertexts(keys.publicKey, v, count, `client ${k}`));
+  return await server.aggregate(vectors);
+}
 
 /** A seeded uniform source, so failures reproduce. */
 function mulberry32(seed: number): () => number {
@@ -112,16 +146,17 @@ Deno.test("unpack() detects a carry past the last slot", () => {
   assert.throws(() => dequantizeMean(new Float64Array(1), 5, params), /totalWeight: 5/);
 });
 
-Deno.test("the homomorphic sum of K packed vectors equals the quantized sum (property)", async () => {
-  const pool = await createPool({ ...keys, workers: 2 });
-  try {
+Deno.test("the server's homomorphic sum of K packed updates decodes to the quantized mean (property)", async () => {
+  await withPools(2, async ({ party, server }) => {
     const random = mulberry32(7);
+    const n = keys.publicKey.n;
     for (let trial = 0; trial < 6; trial++) {
       const K = 2 + (trial % 4);
       const length = 1 + Math.floor(random() * 200);
       const maxTotalWeight = trial % 2 === 0 ? 2 ** 16 : 1 + Math.floor(random() * 5000);
       const quantBits = [16, 8, 12, 4, 16, 10][trial]!;
       const params = codecParams({ keyBits: 512, quantBits, clipRange: 0.25, maxTotalWeight });
+      const count = plaintextCount(params, length);
       // Weights that use the whole declared maximum on the last client.
       const weights = Array.from(
         { length: K },
@@ -130,7 +165,7 @@ Deno.test("the homomorphic sum of K packed vectors equals the quantized sum (pro
       weights[K - 1] = maxTotalWeight - weights.slice(0, K - 1).reduce((a, b) => a + b, 0);
       const expectedSums = new Float64Array(length);
       const trueMean = new Float64Array(length);
-      const acc = createAccumulator(keys.publicKey, plaintextCount(params, length));
+      const vectors: Uint8Array[] = [];
       for (let k = 0; k < K; k++) {
         const values = new Float32Array(length).map((_, i) => {
           const r = random();
@@ -140,79 +175,69 @@ Deno.test("the homomorphic sum of K packed vectors equals the quantized sum (pro
           if (i % 7 === 2) return (r - 0.5) * 10;
           return (r - 0.5) * 0.5;
         });
-        const { levels } = quantize(values, params, random);
+        // The client's encoding, and the same rounding redone to know its levels.
+        const seed = Math.floor(random() * 2 ** 32);
+        const { plaintexts } = encodeUpdate(values, weights[k]!, n, params, mulberry32(seed));
+        const { levels } = quantize(values, params, mulberry32(seed));
         levels.forEach((l, i) => expectedSums[i]! += l * weights[k]!);
         values.forEach((v, i) =>
           trueMean[i]! += Math.max(-0.25, Math.min(0.25, v)) * weights[k]! / maxTotalWeight
         );
-        const cts = await pool.encrypt(pack(levels, weights[k]!, params));
-        acc.add(
-          parseCiphertexts(keys.publicKey, cts, plaintextCount(params, length), `client ${k}`),
-        );
+        vectors.push(await party.encrypt(plaintexts));
       }
-      const sums = unpack(await pool.decrypt(acc.bytes()), length, params);
+      const sum = await serverAggregate(server, vectors, count);
+      const plaintexts = await party.decrypt(sum);
+      const sums = unpack(plaintexts, length, params);
       assert.deepEqual([...sums], [...expectedSums], `trial ${trial}`);
-      // And the decoded mean is within one quantization step of the true clipped mean.
-      const mean = dequantizeMean(sums, maxTotalWeight, params);
+      // The owner's decoding is the mean of the levels, within one quantization
+      // step of the true clipped mean.
+      const mean = decodeMean(plaintexts, length, maxTotalWeight, n, params);
+      assert.deepEqual(mean, dequantizeMean(sums, maxTotalWeight, params));
       const step = 0.25 / (2 ** (quantBits - 1) - 1);
       mean.forEach((m, i) => assert.ok(Math.abs(m - trueMean[i]!) <= step * 1.0001 + 1e-6));
     }
-  } finally {
-    pool.close();
-  }
+  });
 });
 
-Deno.test("per-weight encoding sums signed fixed-point values through the pool", async () => {
+Deno.test("per-weight encoding sums signed fixed-point values through the server's pool", async () => {
   const params = codecParams({ keyBits: 512, encoding: "per-weight", fracBits: 32, clipRange: 4 });
-  const pool = await createPool({ ...keys, workers: 2 });
-  try {
+  await withPools(2, async ({ party, server }) => {
+    const n = keys.publicKey.n;
     const a = new Float32Array([0.5, -1.25, 3, -4, 0]);
     const b = new Float32Array([-0.5, -0.75, 1, 2, 1e-6]);
-    const acc = createAccumulator(keys.publicKey, a.length);
+    const vectors: Uint8Array[] = [];
     for (const [v, w] of [[a, 3], [b, 1]] as const) {
-      const cts = await pool.encrypt(encodePerWeight(v, w, keys.publicKey.n, params));
-      acc.add(parseCiphertexts(keys.publicKey, cts, a.length, "u"));
+      vectors.push(await party.encrypt(encodeUpdate(v, w, n, params).plaintexts));
     }
-    const mean = decodePerWeight(await pool.decrypt(acc.bytes()), 4, keys.publicKey.n, params);
+    const sum = await serverAggregate(server, vectors, a.length);
+    const mean = decodeMean(await party.decrypt(sum), a.length, 4, n, params);
     const expected = [...a].map((x, i) => (3 * x + b[i]!) / 4);
     mean.forEach((m, i) => assert.ok(Math.abs(m - expected[i]!) < 1e-6, `${m} vs ${expected[i]}`));
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("packed and per-weight encodings agree on the same updates", async () => {
   const packed = codecParams({ keyBits: 512, quantBits: 16, clipRange: 0.5, maxTotalWeight: 100 });
   const perWeight = codecParams({ keyBits: 512, encoding: "per-weight", clipRange: 0.5 });
-  const pool = await createPool({ ...keys, workers: 1 });
-  try {
+  await withPools(1, async ({ party, server }) => {
+    const n = keys.publicKey.n;
     const random = mulberry32(3);
     const updates = [0, 1, 2].map(() => new Float32Array(50).map(() => (random() - 0.5) * 0.8));
     const weights = [10, 30, 60];
-    const accP = createAccumulator(keys.publicKey, plaintextCount(packed, 50));
-    const accW = createAccumulator(keys.publicKey, 50);
+    const vectorsP: Uint8Array[] = [];
+    const vectorsW: Uint8Array[] = [];
     for (let k = 0; k < 3; k++) {
-      const p = await pool.encrypt(
-        pack(quantize(updates[k]!, packed, random).levels, weights[k]!, packed),
-      );
-      accP.add(parseCiphertexts(keys.publicKey, p, plaintextCount(packed, 50), "p"));
-      const w = await pool.encrypt(
-        encodePerWeight(updates[k]!, weights[k]!, keys.publicKey.n, perWeight),
-      );
-      accW.add(parseCiphertexts(keys.publicKey, w, 50, "w"));
+      const p = encodeUpdate(updates[k]!, weights[k]!, n, packed, random).plaintexts;
+      vectorsP.push(await party.encrypt(p));
+      vectorsW.push(await party.encrypt(encodePerWeight(updates[k]!, weights[k]!, n, perWeight)));
     }
-    const meanP = dequantizeMean(unpack(await pool.decrypt(accP.bytes()), 50, packed), 100, packed);
-    const meanW = decodePerWeight(
-      await pool.decrypt(accW.bytes()),
-      100,
-      keys.publicKey.n,
-      perWeight,
-    );
+    const sumP = await serverAggregate(server, vectorsP, plaintextCount(packed, 50));
+    const sumW = await serverAggregate(server, vectorsW, 50);
+    const meanP = decodeMean(await party.decrypt(sumP), 50, 100, n, packed);
+    const meanW = decodeMean(await party.decrypt(sumW), 50, 100, n, perWeight);
     const step = 0.5 / 32767;
     meanP.forEach((m, i) => assert.ok(Math.abs(m - meanW[i]!) <= step + 1e-6));
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("parseCiphertexts() rejects a wrong count, c >= n^2 and gcd(c, n) != 1", () => {

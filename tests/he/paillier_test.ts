@@ -12,11 +12,11 @@ import {
   type KeyPair,
   modInv,
   modPow,
-  multiplyPlain,
   PublicKey,
   randomBelow,
   SecretKey,
 } from "./deps.ts";
+import { multiplyPlain } from "./helpers.ts";
 
 const keys512: KeyPair = await generateKeyPair(512);
 const subgroup512: KeyPair = await generateKeyPair(512, { kind: "subgroup" });

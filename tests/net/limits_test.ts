@@ -461,9 +461,9 @@ Deno.test("limits: connect() closes the TCP connection of a server that stalls t
 
 Deno.test("limits: connect() skips a message over its limit from the server without buffering it", async () => {
   const { connect } = await import("../../src/net/mod.ts");
-  const { acceptKey, encodeWsFrame, readHttpHead, writeAll } = await import(
-    "../../src/net/websocket.ts"
-  );
+  const { acceptKey, readHttpHead } = await import("../../src/net/handshake.ts");
+  const { encodeWsFrame } = await import("../../src/net/frame_codec.ts");
+  const { writeAll } = await import("../../src/net/byte_stream.ts");
   const server = rawServer(async (conn) => {
     const head = await readHttpHead(conn);
     assert.ok(typeof head !== "string");

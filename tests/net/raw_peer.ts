@@ -13,7 +13,9 @@ import {
   type ListenerStats,
   type Message,
 } from "../../src/net/mod.ts";
-import { MessageReader, readHttpHead, writeAll } from "../../src/net/websocket.ts";
+import { writeAll } from "../../src/net/byte_stream.ts";
+import { MessageReader } from "../../src/net/frame_reader.ts";
+import { readHttpHead } from "../../src/net/handshake.ts";
 import { type ListenerScriptOptions, sample } from "./limits_listener.ts";
 
 const encoder = new TextEncoder();

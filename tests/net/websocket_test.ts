@@ -5,13 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  acceptKey,
-  encodeClosePayload,
-  encodeWsFrame,
-  MessageReader,
-  OPCODE,
-} from "../../src/net/websocket.ts";
+import { encodeClosePayload, encodeWsFrame, OPCODE } from "../../src/net/frame_codec.ts";
+import { MessageReader } from "../../src/net/frame_reader.ts";
+import { acceptKey } from "../../src/net/handshake.ts";
 import { frame, frameHeader } from "./raw_peer.ts";
 
 type Event =

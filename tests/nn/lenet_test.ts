@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { head, loadDataset } from "../../src/data/mod.ts";
+import { FlheError } from "../../src/util/error.ts";
 import {
+  applyUpdate,
   createLeNet,
+  DEFAULT_LEARNING_RATES,
   disposeLeNet,
   evaluate,
   getWeights,
@@ -118,7 +121,7 @@ Deno.test("trainLocal() lowers the loss with every update rule and schedule", ()
   }
 });
 
-Deno.test("trainLocal() defaults to Adam at 0.002 with a cosine schedule", () => {
+Deno.test("trainLocal() defaults to the command line's recipe: momentum 0.9 at 0.02, cosine", () => {
   const data = head(train, 64);
   const run = (opts: TrainOptions): Float32Array => {
     const model = createLeNet(4);
@@ -129,9 +132,15 @@ Deno.test("trainLocal() defaults to Adam at 0.002 with a cosine schedule", () =>
   };
   assert.deepEqual(
     run({ seed: 2 }),
-    run({ seed: 2, optimizer: "adam", learningRate: 0.002, schedule: "cosine" }),
+    run({ seed: 2, optimizer: "momentum", learningRate: 0.02, momentum: 0.9, schedule: "cosine" }),
   );
-  assert.notDeepEqual(run({ seed: 2 }), run({ seed: 2, optimizer: "sgd" }));
+  assert.equal(DEFAULT_LEARNING_RATES.momentum, 0.02);
+  assert.notDeepEqual(run({ seed: 2 }), run({ seed: 2, optimizer: "adam" }));
+  // Adam's defaults need no momentum, as on the command line.
+  assert.deepEqual(
+    run({ seed: 2, optimizer: "adam" }),
+    run({ seed: 2, optimizer: "adam", learningRate: 0.002, momentum: 0 }),
+  );
 });
 
 Deno.test("trainLocal() is deterministic for a seed", () => {
@@ -186,16 +195,44 @@ Deno.test("trainLocal() and evaluate() reject bad input", () => {
     );
     const few = head(train, 8);
     const bad: [Partial<TrainOptions>, RegExp][] = [
-      [{ optimizer: "rmsprop" as OptimizerName }, /unknown optimizer rmsprop/],
+      [{ optimizer: "rmsprop" as OptimizerName }, /optimizer rmsprop is not one of sgd, /],
       [{ optimizer: "sgd", momentum: 0.9 }, /needs optimizer "momentum" or "nesterov"/],
       [{ momentum: 1 }, /momentum 1 is not in/],
       [{ learningRate: 0 }, /learningRate 0/],
-      [{ schedule: "step" as ScheduleName }, /unknown schedule step/],
+      [{ schedule: "step" as ScheduleName }, /schedule step is not one of constant, cosine/],
       [{ warmupSteps: -1 }, /warmupSteps -1/],
+      [{ epochs: 1.5 }, /epochs 1.5/],
     ];
     for (const [opts, message] of bad) {
       assert.throws(() => trainLocal(model, few, { seed: 1, ...opts }), message);
     }
+    // Callers branch on the code: malformed data and option names are
+    // `input`, numbers out of range are `range`.
+    const code = (run: () => unknown): string | undefined => {
+      try {
+        run();
+      } catch (e) {
+        return e instanceof FlheError ? e.code : `not FlheError: ${e}`;
+      }
+      return undefined;
+    };
+    assert.equal(code(() => evaluate(model, wrong)), "input");
+    assert.equal(code(() => trainLocal(model, head(train, 0), { seed: 1 })), "input");
+    assert.equal(code(() => trainLocal(model, few, { seed: 1, learningRate: -1 })), "range");
+    assert.equal(
+      code(() => trainLocal(model, few, { seed: 1, optimizer: "x" as OptimizerName })),
+      "input",
+    );
+    assert.equal(code(() => setWeights(model, new Float32Array(5))), "input");
+    assert.equal(
+      code(() => setWeights(model, new Float32Array(LENET_PARAM_COUNT).fill(NaN))),
+      "range",
+    );
+    assert.equal(code(() => applyUpdate(new Float32Array(2), new Float32Array(3))), "input");
+    assert.throws(
+      () => applyUpdate(new Float32Array(2), new Float32Array(3)),
+      /update has 3 values, the model 2/,
+    );
   } finally {
     disposeLeNet(model);
   }

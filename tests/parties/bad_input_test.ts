@@ -25,6 +25,7 @@ import {
 import { addMask, maskVector, pairSecrets, signContribution } from "../../src/secagg/mod.ts";
 import { sha256Hex, toHex } from "../../src/util/hex.ts";
 import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
+import { packingWeights } from "../../src/federation/limits.ts";
 import type { RoundRecord } from "../../src/parties/server.ts";
 import {
   maxAbsDiff,
@@ -179,12 +180,10 @@ async function honestUpdate(
   const { config, publicKey: key, clientKeys, peers } = bundle;
   const codec = federationCodec(config);
   const count = plaintextCount(codec, config.parameterCount);
-  const { plaintexts } = encodeUpdate(
-    new Float32Array(config.parameterCount),
-    weight,
-    key.n,
-    codec,
-  );
+  const packing = packingWeights(a.set, config.encoding.maxTotalWeight);
+  const packed = packing[a.set.findIndex((m) => m.id === clientKeys!.id)]!;
+  const zero = new Float32Array(config.parameterCount);
+  const { plaintexts } = encodeUpdate(zero, packed, key.n, codec);
   const mask = await maskVector({
     selfId: clientKeys!.id,
     pairKeys: await pairSecrets(clientKeys!, peers.clients),

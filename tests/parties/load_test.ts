@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { describe, runLoad } from "../../bench/load_scaling.ts";
+import { packingWeights } from "../../src/federation/limits.ts";
 
 Deno.test("20 clients against one server: every update is aggregated, all end with the owner's model", async () => {
   const dir = await Deno.makeTempDir();
@@ -19,7 +20,10 @@ Deno.test("20 clients against one server: every update is aggregated, all end wi
     for (const h of r.history) {
       assert.deepEqual([...h.participants].sort(), everyone, `round ${h.round}`);
       assert.deepEqual(h.failures, []);
-      assert.equal(h.totalWeight, 50 * clients);
+      // Every client declares 50: the packing weights are equal shares of the headroom.
+      const set = everyone.map((id) => ({ id, weight: 50 }));
+      const packed = packingWeights(set, r.maxTotalWeight).reduce((a, b) => a + b, 0);
+      assert.equal(h.totalWeight, packed);
     }
     assert.deepEqual(r.mismatched, []);
   } finally {

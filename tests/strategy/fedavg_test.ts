@@ -7,6 +7,7 @@ const OPTIONS: FedAvgOptions = {
   minFitClients: 2,
   minAvailableClients: 2,
   maxClientWeight: 100,
+  maxTotalWeight: 256,
   allowReannounce: true,
   training: {
     epochs: 1,
@@ -85,7 +86,8 @@ Deno.test("aggregateFit() sums exactly the announced set's updates", async () =>
   await s.acceptUpdate("client-2", update(1, 1, 1, [0.5, 1]));
   await s.acceptUpdate("client-1", update(1, 1, 3, [1, 2]));
   const aggregate = (await s.aggregateFit())!;
-  assert.equal(aggregate.totalWeight, 4);
+  // Packing weights: 3 and 1 scaled into 256 - 2.
+  assert.equal(aggregate.totalWeight, 190 + 63);
   assert.deepEqual([...new Float32Array(aggregate.payload.buffer)], [1.5, 3]);
   assert.deepEqual(aggregate.contributions.map((c) => c.id), ["client-1", "client-2"]);
 });

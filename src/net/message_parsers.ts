@@ -1,0 +1,238 @@
+/**
+ * The parse rules of each message type: which header fields it has, their
+ * patterns and ranges, and whether its frame may carry a payload. A field
+ * that fails a rule throws, naming the message and field (see
+ * {@linkcode decodeMessage}, which runs these on every received frame).
+ *
+ * Fields are read in the order they are listed here, so the first bad field
+ * is the one reported.
+ *
+ * @module
+ */
+
+import { FlheError } from "../util/error.ts";
+import type { JsonFields } from "../util/fs.ts";
+import type {
+  AnnounceMessage,
+  DecryptMessage,
+  DoneMessage,
+  ErrorMessage,
+  FitMessage,
+  HelloMessage,
+  Message,
+  ModelMessage,
+  ReadyMessage,
+  RecoverMessage,
+  ReportMessage,
+  SealedMessage,
+  SetMember,
+  UpdateMessage,
+  WelcomeMessage,
+} from "./messages.ts";
+
+const ID = /^(client-\d{1,5}|server)$/;
+const CLIENT_ID = /^client-[1-9]\d{0,4}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const MAX_ROUND = 1_000_000;
+/** An Ed25519 signature in hex, or empty where a message may go unsigned. */
+const SIGNATURE = /^([0-9a-f]{128})?$/;
+/** An Ed25519 signature in hex, where one is required. */
+const REQUIRED_SIGNATURE = /^[0-9a-f]{128}$/;
+/** Most members of an announced set. */
+const MAX_SET = 10_000;
+/** Largest client weight on the wire (the federation's caps are checked by the parties). */
+const MAX_WEIGHT = 2 ** 24;
+/** Most ciphertexts in an update or an aggregate. */
+const MAX_COUNT = 10_000_000;
+
+/** Parses the header of one message type; `payload` is already checked where there must be none. */
+type Parser<T extends Message["type"]> = (
+  f: JsonFields,
+  payload: Uint8Array,
+) => Extract<Message, { type: T }>;
+
+/** The types whose frames carry a payload (ciphertexts or a model); the others must carry none. */
+const WITH_PAYLOAD: ReadonlySet<Message["type"]> = new Set([
+  "update",
+  "model",
+  "decrypt",
+  "sealed",
+]);
+
+/**
+ * Checks a decoded frame's header (and payload presence) against its type's
+ * rules and builds the typed message.
+ *
+ * @param type The frame's message type.
+ * @param f The frame's header fields.
+ * @param payload The frame's payload.
+ * @returns The typed message.
+ * @throws {FlheError} `input` naming the message and the first bad field;
+ *   `protocol` if a message that must have no payload has one.
+ *
+ * @example Usage
+ * ```ts
+ * import { JsonFields } from "../util/fs.ts";
+ * import { parseHeader } from "./message_parsers.ts";
+ * const f = new JsonFields("done message", { rounds: 2 });
+ * parseHeader("done", f, new Uint8Array(0)); // { type: "done", rounds: 2 }
+ * ```
+ */
+export function parseHeader(type: Message["type"], f: JsonFields, payload: Uint8Array): Message {
+  if (!WITH_PAYLOAD.has(type) && payload.length !== 0) {
+    throw new FlheError("protocol", `${type} message must have no payload`);
+  }
+  return PARSERS[type](f, payload);
+}
+
+const PARSERS: { readonly [T in Message["type"]]: Parser<T> } = {
+  error: parseError,
+  hello: parseHello,
+  welcome: parseWelcome,
+  fit: parseFit,
+  recover: (): RecoverMessage => ({ type: "recover" }),
+  ready: parseReady,
+  announce: parseAnnounce,
+  update: parseUpdate,
+  model: parseModel,
+  report: parseReport,
+  done: (f): DoneMessage => ({ type: "done", rounds: f.number("rounds", 0, MAX_ROUND) }),
+  decrypt: parseDecrypt,
+  sealed: parseSealed,
+};
+
+function parseError(f: JsonFields): ErrorMessage {
+  return {
+    type: "error",
+    code: f.string("code", /^[a-z-]{1,32}$/),
+    // An error's text goes into log lines: keep a long one short.
+    message: f.string("message").slice(0, 1000),
+  };
+}
+
+function parseHello(f: JsonFields): HelloMessage {
+  return {
+    type: "hello",
+    role: f.oneOf("role", ["client", "server"]),
+    id: f.string("id", ID),
+    token: f.string("token", HEX64),
+    fingerprint: f.string("fingerprint", HEX64),
+    modelRound: f.number("modelRound", 0, MAX_ROUND),
+  };
+}
+
+function parseWelcome(f: JsonFields): WelcomeMessage {
+  return {
+    type: "welcome",
+    id: f.string("id", ID),
+    completedRounds: f.number("completedRounds", 0, MAX_ROUND),
+    rounds: f.number("rounds", 1, MAX_ROUND),
+  };
+}
+
+function parseFit(f: JsonFields): FitMessage {
+  return {
+    type: "fit",
+    round: f.number("round", 1, MAX_ROUND),
+    baseRound: f.number("baseRound", 0, MAX_ROUND),
+    epochs: f.number("epochs", 1, 1000),
+    batchSize: f.number("batchSize", 1, 65_536),
+    optimizer: f.oneOf("optimizer", ["sgd", "momentum", "nesterov", "adam"]),
+    learningRate: f.number("learningRate", 1e-9, 100, false),
+    momentum: f.number("momentum", 0, 0.999999, false),
+    schedule: f.oneOf("schedule", ["constant", "cosine"]),
+    seed: f.number("seed", 0, 2 ** 32 - 1),
+  };
+}
+
+function parseReady(f: JsonFields): ReadyMessage {
+  return {
+    type: "ready",
+    round: f.number("round", 1, MAX_ROUND),
+    weight: f.number("weight", 1, MAX_WEIGHT),
+    trainLoss: f.number("trainLoss", 0, 1e9, false),
+    trainAccuracy: f.number("trainAccuracy", 0, 1, false),
+    trainSeconds: f.number("trainSeconds", 0, 1e7, false),
+  };
+}
+
+function parseAnnounce(f: JsonFields): AnnounceMessage {
+  return {
+    type: "announce",
+    round: f.number("round", 1, MAX_ROUND),
+    attempt: f.number("attempt", 1, 2),
+    set: setMembers(f),
+  };
+}
+
+function parseUpdate(f: JsonFields, payload: Uint8Array): UpdateMessage {
+  return {
+    type: "update",
+    round: f.number("round", 1, MAX_ROUND),
+    attempt: f.number("attempt", 1, 2),
+    count: f.number("count", 1, MAX_COUNT),
+    weight: f.number("weight", 1, MAX_WEIGHT),
+    encryptSeconds: f.number("encryptSeconds", 0, 1e7, false),
+    signature: f.string("signature", SIGNATURE),
+    payload,
+  };
+}
+
+function parseModel(f: JsonFields, payload: Uint8Array): ModelMessage {
+  return {
+    type: "model",
+    round: f.number("round", 1, MAX_ROUND),
+    baseRound: f.number("baseRound", 0, MAX_ROUND),
+    kind: f.oneOf("kind", ["sealed", "aggregate", "plain"]),
+    totalWeight: f.number("totalWeight", 1, MAX_WEIGHT),
+    contributors: f.number("contributors", 0, MAX_SET),
+    evaluate: f.boolean("evaluate"),
+    signature: f.string("signature", SIGNATURE),
+    payload,
+  };
+}
+
+function parseReport(f: JsonFields): ReportMessage {
+  return {
+    type: "report",
+    round: f.number("round", 1, MAX_ROUND),
+    loss: f.number("loss", 0, 1e9, false),
+    accuracy: f.number("accuracy", 0, 1, false),
+    examples: f.number("examples", 0, 1e9),
+    decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
+  };
+}
+
+function parseDecrypt(f: JsonFields, payload: Uint8Array): DecryptMessage {
+  return {
+    type: "decrypt",
+    round: f.number("round", 1, MAX_ROUND),
+    attempt: f.number("attempt", 1, 2),
+    set: setMembers(f),
+    contributions: f.objectList("contributions", MAX_SET).map((c) => ({
+      id: c.string("id", CLIENT_ID),
+      digest: c.string("digest", HEX64),
+      signature: c.string("signature", REQUIRED_SIGNATURE),
+    })),
+    count: f.number("count", 1, MAX_COUNT),
+    payload,
+  };
+}
+
+function parseSealed(f: JsonFields, payload: Uint8Array): SealedMessage {
+  return {
+    type: "sealed",
+    round: f.number("round", 1, MAX_ROUND),
+    decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
+    signature: f.string("signature", REQUIRED_SIGNATURE),
+    payload,
+  };
+}
+
+/** The `set` field of an announcement or a decrypt request. */
+function setMembers(f: JsonFields): SetMember[] {
+  return f.objectList("set", MAX_SET).map((m) => ({
+    id: m.string("id", CLIENT_ID),
+    weight: m.number("weight", 1, MAX_WEIGHT),
+  }));
+}

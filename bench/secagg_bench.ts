@@ -1,8 +1,8 @@
 /**
  * Secure-aggregation costs per client and round at 2048 bits: the pairwise
- * mask for 980 packed plaintexts (one LeNet update) with 1 and 19 peers,
- * adding it to the plaintexts, and signing and checking a contribution of a
- * 20-member set. Run with `deno task bench` or
+ * mask for one LeNet update (547 packed plaintexts with the default packing)
+ * with 1, 19 and 49 peers, adding it to the plaintexts, and signing and
+ * checking a contribution of a 20-member set. Run with `deno task bench` or
  * `deno bench -A bench/secagg_bench.ts`.
  *
  * @module
@@ -20,9 +20,10 @@ import {
   verifyContribution,
 } from "../src/secagg/mod.ts";
 
-const COUNT = 980;
+/** Ciphertexts of one LeNet update with the default packing (10-bit levels, W = 256). */
+const COUNT = 547;
 const WIDTH = 256;
-const CLIENTS = 20;
+const CLIENTS = 50;
 
 function randomModulus(bytes: number): bigint {
   const r = crypto.getRandomValues(new Uint8Array(bytes));
@@ -37,7 +38,8 @@ const keys: ClientSecretKeys[] = await Promise.all(
 );
 const directory = await Promise.all(keys.map(exportClientPublicKeys));
 const pairKeys = await pairSecrets(keys[0]!, directory);
-const set20 = directory.map((d, i) => ({ id: d.id, weight: 100 + i }));
+const set50 = directory.map((d, i) => ({ id: d.id, weight: 100 + i }));
+const set20 = set50.slice(0, 20);
 const set2 = set20.slice(0, 2);
 const common = { selfId: "client-1", pairKeys, round: 3, attempt: 0, context: "ab".repeat(32) };
 const plaintexts = await maskVector({ ...common, set: set2, count: COUNT, modulus, width: WIDTH });
@@ -54,23 +56,27 @@ const contribution = {
 const signature = await signContribution(keys[0]!, contribution);
 const verifyKey = directory[0]!.verifyKey;
 
-Deno.bench("secagg: mask 980 values, 2 clients", { group: "mask" }, async () => {
+Deno.bench(`secagg: mask ${COUNT} values, 2 clients`, { group: "mask" }, async () => {
   await maskVector({ ...common, set: set2, count: COUNT, modulus, width: WIDTH });
 });
 
-Deno.bench("secagg: mask 980 values, 20 clients", { group: "mask" }, async () => {
+Deno.bench(`secagg: mask ${COUNT} values, 20 clients`, { group: "mask" }, async () => {
   await maskVector({ ...common, set: set20, count: COUNT, modulus, width: WIDTH });
 });
 
-Deno.bench("secagg: addMask 980 values", () => {
+Deno.bench(`secagg: mask ${COUNT} values, 50 clients`, { group: "mask" }, async () => {
+  await maskVector({ ...common, set: set50, count: COUNT, modulus, width: WIDTH });
+});
+
+Deno.bench(`secagg: addMask ${COUNT} values`, () => {
   addMask(plaintexts, mask, modulus, WIDTH);
 });
 
-Deno.bench("secagg: pair secrets with 19 peers", async () => {
+Deno.bench("secagg: pair secrets with 49 peers", async () => {
   await pairSecrets(keys[0]!, directory);
 });
 
-Deno.bench("secagg: digest of 980 ciphertexts (512 bytes each)", async () => {
+Deno.bench(`secagg: digest of ${COUNT} ciphertexts (512 bytes each)`, async () => {
   await contributionDigest(new Uint8Array(COUNT * 512));
 });
 

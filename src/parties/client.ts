@@ -11,9 +11,7 @@
 import { FlheError } from "../util/error.ts";
 import { retry } from "../util/backoff.ts";
 import type { Logger } from "../util/log.ts";
-import { clientShare, type Dataset, head, loadDataset, subset } from "../data/mod.ts";
 import { createPool, type PaillierPool } from "../he/mod.ts";
-import { createLeNet, evaluate, initBackend, type LeNet, setWeights } from "../nn/mod.ts";
 import { type Channel, connect, type Message } from "../net/mod.ts";
 import { pairSecrets } from "../secagg/mod.ts";
 import {
@@ -25,6 +23,7 @@ import {
 } from "../federation/mod.ts";
 import { type ClientCrypto, type Contributor, createContributor } from "./client_round.ts";
 import { takeModel } from "./client_model.ts";
+import { createTrainer, type Trainer } from "./trainer.ts";
 import { createClientStateStore, type HeldModel } from "./client_state.ts";
 import { trySend } from "./collect.ts";
 
@@ -61,8 +60,7 @@ export interface ClientRound {
 interface ClientParts {
   readonly bundle: Bundle;
   readonly id: string;
-  readonly model: LeNet;
-  readonly test: Dataset;
+  readonly trainer: Trainer;
   readonly contributor: Contributor;
   readonly pool?: PaillierPool;
   readonly serverUrl: string;
@@ -97,22 +95,24 @@ function checkClientBundle(bundle: Bundle): { id: string; shard: number; token: 
   return credentials;
 }
 
-async function loadShare(
-  options: ClientOptions,
-  shard: number,
-): Promise<{ train: Dataset; test: Dataset }> {
-  const { config } = options.bundle;
-  const { train: fullTrain, test: fullTest } = await loadDataset(options.dataDir);
-  const share = clientShare(fullTrain.labels, {
-    scheme: config.data.partition,
-    clients: config.clients,
-    seed: config.data.seed,
-    alpha: config.data.alpha,
-    shardsPerClient: config.data.shardsPerClient,
-  }, shard - 1);
-  const train = subset(fullTrain, share);
-  const limit = (d: Dataset, n?: number) => n === undefined ? d : head(d, Math.min(n, d.count));
-  return { train: limit(train, options.trainLimit), test: limit(fullTest, options.testLimit) };
+/** Starts the training worker on this client's share of the data set. */
+function startTrainer(options: ClientOptions, shard: number): Promise<Trainer> {
+  const { config, initialModel } = options.bundle;
+  return createTrainer(
+    {
+      dataDir: options.dataDir,
+      scheme: config.data.partition,
+      clients: config.clients,
+      seed: config.data.seed,
+      alpha: config.data.alpha,
+      shardsPerClient: config.data.shardsPerClient,
+      shard,
+      trainLimit: options.trainLimit,
+      testLimit: options.testLimit,
+    },
+    initialModel!,
+    (m) => options.log.warn(m),
+  );
 }
 
 async function clientCrypto(
@@ -157,48 +157,49 @@ async function clientCrypto(
 export async function runClient(options: ClientOptions): Promise<ClientRound[]> {
   const { bundle, log } = options;
   const { id, shard, token } = checkClientBundle(bundle);
-  const { train, test } = await loadShare(options, shard);
-  const backend = await initBackend({ onWarn: (m) => log.warn(m) });
-  log.info(`${id}: ${train.count} training examples (shard ${shard}), backend ${backend}`);
   const store = createClientStateStore(`${bundle.dir}/state`, bundle.initialModel!);
   let held = await store.load();
-  if (held.round > 0) log.info(`resuming with the global model of round ${held.round}`);
-  const crypto = await clientCrypto(bundle, options.workers);
-  const model = createLeNet(held.weights);
-  const contributor = createContributor({
-    id,
-    shard,
-    config: bundle.config,
-    peers: bundle.peers,
-    weightCap: clientWeightCap(bundle.config),
-    count: updateCount(bundle.config),
-    train,
-    model,
-    crypto,
-    contributedRound: await store.loadContributed(),
-    recordContribution: (round) => store.saveContributed(round),
-    log,
-  });
-  const parts: ClientParts = {
-    bundle,
-    id,
-    model,
-    test,
-    contributor,
-    pool: crypto?.pool,
-    serverUrl: options.serverUrl ?? bundle.config.serverUrl,
-    log,
-  };
-  const rounds: ClientRound[] = [];
-  const session = createSession(parts, () => held, async (next) => {
-    held = next;
-    await store.save(next);
-  }, rounds);
+  const contributedRound = await store.loadContributed();
+  const trainer = await startTrainer(options, shard);
+  let crypto: ClientCrypto | undefined;
   try {
+    log.info(
+      `${id}: ${trainer.trainCount} training examples (shard ${shard}), backend ${trainer.backend}`,
+    );
+    if (held.round > 0) log.info(`resuming with the global model of round ${held.round}`);
+    crypto = await clientCrypto(bundle, options.workers);
+    const contributor = createContributor({
+      id,
+      shard,
+      config: bundle.config,
+      peers: bundle.peers,
+      weightCap: clientWeightCap(bundle.config),
+      count: updateCount(bundle.config),
+      trainer,
+      crypto,
+      contributedRound,
+      recordContribution: (round) => store.saveContributed(round),
+      log,
+    });
+    const parts: ClientParts = {
+      bundle,
+      id,
+      trainer,
+      contributor,
+      pool: crypto?.pool,
+      serverUrl: options.serverUrl ?? bundle.config.serverUrl,
+      log,
+    };
+    const rounds: ClientRound[] = [];
+    const session = createSession(parts, () => held, async (next) => {
+      held = next;
+      await store.save(next);
+    }, rounds);
     await connectAndServe(options, { id, token }, () => held.round, session);
     return rounds;
   } finally {
     crypto?.pool.close();
+    trainer.close();
   }
 }
 
@@ -243,8 +244,7 @@ function createSession(
       else if (m.evaluate) log.info(`round ${m.round}: model already held (round ${held().round})`);
       if (!m.evaluate) return;
       const decryptSeconds = (performance.now() - start) / 1000;
-      setWeights(parts.model, held().weights);
-      const ev = evaluate(parts.model, parts.test);
+      const ev = await parts.trainer.evaluate(held().weights);
       ch.send({
         type: "report",
         round: m.round,

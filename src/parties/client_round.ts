@@ -13,9 +13,7 @@
 import { FlheError } from "../util/error.ts";
 import { sha256Hex, toHex } from "../util/hex.ts";
 import type { Logger } from "../util/log.ts";
-import type { Dataset } from "../data/mod.ts";
 import { type CodecParams, encodeUpdate, type PaillierPool, type PublicKey } from "../he/mod.ts";
-import { getWeights, type LeNet, setWeights, trainLocal } from "../nn/mod.ts";
 import type {
   AnnounceMessage,
   FitMessage,
@@ -25,6 +23,7 @@ import type {
 } from "../net/mod.ts";
 import { addMask, type ClientSecretKeys, maskVector, signContribution } from "../secagg/mod.ts";
 import { type FederationConfig, packingWeights, peerKeys, type Peers } from "../federation/mod.ts";
+import type { Trainer } from "./trainer.ts";
 
 /** The HE parts of a client (absent in plaintext runs). */
 export interface ClientCrypto {
@@ -47,8 +46,8 @@ export interface ContributorContext {
   readonly weightCap: number;
   /** Values (or ciphertexts) per update. */
   readonly count: number;
-  readonly train: Dataset;
-  readonly model: LeNet;
+  /** Trains in a worker, on this client's share. */
+  readonly trainer: Trainer;
   readonly crypto?: ClientCrypto;
   /** The last round this client uploaded for, in any earlier run. */
   readonly contributedRound: number;
@@ -110,7 +109,7 @@ const setKey = (set: readonly SetMember[]) => set.map((m) => `${m.id}:${m.weight
 export function createContributor(ctx: ContributorContext): Contributor {
   let work: RoundWork | undefined;
   let contributed = ctx.contributedRound;
-  const weight = Math.min(ctx.train.count, ctx.weightCap);
+  const weight = Math.min(ctx.trainer.trainCount, ctx.weightCap);
   return {
     async fit(m, held) {
       if (work?.round === m.round) return work.ready;
@@ -173,24 +172,24 @@ async function train(
   base: Float32Array,
   weight: number,
 ): Promise<{ update: Float32Array; ready: ReadyMessage }> {
-  setWeights(ctx.model, base);
   // Randomizers do not depend on the update: normally stocked while this
   // client waited; else the workers make them while it trains.
   const precomputed = ctx.crypto?.pool.precompute(ctx.count);
-  ctx.log.info(`round ${m.round}: training on ${ctx.train.count} examples`);
+  ctx.log.info(`round ${m.round}: training on ${ctx.trainer.trainCount} examples`);
   let lastQuarter = 0;
-  const result = trainLocal(ctx.model, ctx.train, {
-    ...m,
-    seed: m.seed ^ ctx.shard,
-    onProgress: (done, total) => {
+  const { type: _, round: __, baseRound: ___, ...settings } = m;
+  const result = await ctx.trainer.train(
+    base,
+    { ...settings, seed: m.seed ^ ctx.shard },
+    (done, total) => {
       const quarter = Math.floor((4 * done) / total);
       if (quarter > lastQuarter && quarter < 4) {
         lastQuarter = quarter;
         ctx.log.info(`round ${m.round}: training ${quarter * 25}%`);
       }
     },
-  });
-  const weights = getWeights(ctx.model);
+  );
+  const weights = result.weights;
   const update = new Float32Array(weights.length);
   for (let i = 0; i < update.length; i++) update[i] = weights[i]! - base[i]!;
   await precomputed;

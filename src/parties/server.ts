@@ -208,8 +208,7 @@ export function createServer(parts: ServerParts): Server {
         onChannel: (ch) => void clients.admit(ch),
         authenticateOnWelcome: false,
         onWarning: (m) => log.warn(m),
-        // A client's main thread trains for a while without answering pings.
-        livenessTimeoutMs: Math.max(120_000, parts.roundTimeoutMs),
+        // Clients train in a worker: their main thread answers pings at any time.
         onInvalid: (peer, e) => warnInvalid(`rejected a frame from ${peer}: ${e.message}`),
       });
       log.info(

@@ -177,6 +177,7 @@ export const DATA_DIR: Option<string | undefined> = path({
  * `--workers N` of a party that runs a Paillier worker pool.
  *
  * @param help What the workers do.
+ * @param fallback How the default is described in `--help`.
  * @returns The option.
  *
  * @example Usage
@@ -185,12 +186,15 @@ export const DATA_DIR: Option<string | undefined> = path({
  * workersOption("encryption workers");
  * ```
  */
-export function workersOption(help: string): Option<number | undefined> {
+export function workersOption(
+  help: string,
+  fallback = "one per core",
+): Option<number | undefined> {
   return int({
     placeholder: "N",
     help,
     range: rules.integers(1, 256),
-    default: runtime("one per core"),
+    default: runtime(fallback),
   });
 }
 

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { FlheError } from "../util/error.ts";
 import { createTlsContext } from "./byte_stream.ts";
 import { AcceptLoop } from "./accept_loop.ts";
 import { Connections } from "./connections.ts";
@@ -62,7 +63,8 @@ export interface ListenerStats {
  *
  * @param options Address, limits, deadlines, TLS and the connection handler.
  * @returns The listener, once bound.
- * @throws {Deno.errors.AddrInUse} If the port is taken (and other bind errors).
+ * @throws {FlheError} `unavailable` naming the address if the port is taken or the
+ *   address is not this machine's.
  * @throws {Error} If the TLS certificate or key cannot be parsed.
  *
  * @example Usage
@@ -85,6 +87,30 @@ export function listen(options: ListenOptions): Promise<Listener> {
   }
 }
 
+/** Binds the TCP port; a taken or foreign address is one line naming it and what to do. */
+function bind(hostname: string, port: number): Deno.Listener {
+  try {
+    return Deno.listen({ hostname, port });
+  } catch (e) {
+    const where = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new FlheError(
+        "unavailable",
+        `${where}: address already in use; stop the program using it or choose another --port`,
+        { cause: e },
+      );
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable) {
+      throw new FlheError(
+        "unavailable",
+        `${where}: not an address of this machine; choose another --host`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
 /** Binds, starts accepting, and returns the listener's handle; throws bind and TLS errors. */
 function startListening(options: ListenOptions): Listener {
   const settings = resolveListenSettings(options);
@@ -93,7 +119,7 @@ function startListening(options: ListenOptions): Listener {
     : undefined;
   // TLS runs over our own TCP connections (see byte_stream.ts): closing
   // one must close it, handshake done or not.
-  const server = Deno.listen({ hostname: options.hostname, port: options.port });
+  const server = bind(options.hostname, options.port);
   const bound = server.addr as Deno.NetAddr;
   const connections = new Connections();
   const accepting = new AcceptLoop({

@@ -124,7 +124,8 @@ async function clientCrypto(
   const pool = await createPool({
     publicKey,
     secretKey: config.mode === "shared-key" ? bundle.secretKey : undefined,
-    workers,
+    // Training has a core of its own: the Paillier work gets the others.
+    workers: workers ?? Math.max(1, navigator.hardwareConcurrency - 1),
     randomness: config.encoding.randomness,
   });
   // Stocked while the client connects and waits for its first round.

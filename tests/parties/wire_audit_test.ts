@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { decodeMessage, type Message } from "../../src/net/mod.ts";
-import { checkCiphertext, readBigint } from "../../src/he/mod.ts";
-import { loadBundle } from "../../src/federation/bundle.ts";
+import {
+  checkCiphertext,
+  decodeMean,
+  decrypt,
+  readBigint,
+  type SecretKey,
+  writeBigint,
+} from "../../src/he/mod.ts";
+import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
 import {
   freePort,
   type Party,
@@ -69,6 +76,52 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 function hexBytes(x: bigint): Uint8Array {
   const hex = x.toString(16).padStart(Math.ceil(x.toString(16).length / 2) * 2, "0");
   return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
+}
+
+/** Pearson correlation of two equally long vectors. */
+function correlation(a: Float32Array, b: Float32Array): number {
+  let ma = 0, mb = 0;
+  for (let i = 0; i < a.length; i++) (ma += a[i]!, mb += b[i]!);
+  ma /= a.length;
+  mb /= b.length;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb);
+    saa += (a[i]! - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/**
+ * What the owner would get from one client's update alone: its decryption,
+ * decoded as if it were a round's sum (or `undefined` if it does not decode).
+ */
+function decodeAlone(
+  owner: Bundle,
+  secretKey: SecretKey,
+  payload: Uint8Array,
+  totalWeight: number,
+) {
+  const key = owner.publicKey;
+  const count = payload.length / key.ciphertextBytes;
+  const plaintexts = new Uint8Array(count * key.plaintextBytes);
+  for (let i = 0; i < count; i++) {
+    const c = readBigint(payload, i * key.ciphertextBytes, key.ciphertextBytes);
+    writeBigint(decrypt(secretKey, c), key.plaintextBytes, plaintexts, i * key.plaintextBytes);
+  }
+  try {
+    const { config } = owner;
+    return decodeMean(
+      plaintexts,
+      config.parameterCount,
+      totalWeight,
+      key.n,
+      federationCodec(config),
+    );
+  } catch {
+    return undefined;
+  }
 }
 
 Deno.test("no frame between the parties carries a plaintext weight or a secret (owner mode)", async () => {
@@ -139,6 +192,8 @@ Deno.test("no frame between the parties carries a plaintext weight or a secret (
     }
 
     assert.ok(frames.length > 10, `recorded ${frames.length} frames`);
+    let updatesChecked = 0;
+    const byRound = new Map<number, (Message & { type: "update" })[]>();
     const seen = new Set<string>();
     for (const f of frames) {
       const message: Message = decodeMessage(f.bytes, 1 << 24);
@@ -153,18 +208,36 @@ Deno.test("no frame between the parties carries a plaintext weight or a secret (
         );
       }
       if (message.type === "update" || message.type === "decrypt") {
-        // Only valid ciphertexts under the federation's key.
+        // Only valid ciphertexts under the federation's key, never a bare plaintext below n.
         const width = owner.publicKey.ciphertextBytes;
         assert.equal(message.payload.length % width, 0);
         for (let i = 0; i < message.payload.length / width; i++) {
-          checkCiphertext(owner.publicKey, readBigint(message.payload, i * width, width));
+          const c = readBigint(message.payload, i * width, width);
+          checkCiphertext(owner.publicKey, c);
+          assert.ok(c >= owner.publicKey.n, `${message.type} ciphertext [${i}] is below n`);
         }
+      }
+      if (message.type === "update") {
+        // Even the owner, decrypting one client's update alone, reads noise:
+        // not that round's mean update.
+        const mean = new Float32Array(models[1]!.length);
+        const [before, after] = [models[message.round - 1]!, models[message.round]!];
+        for (let i = 0; i < mean.length; i++) mean[i] = after[i]! - before[i]!;
+        const alone = decodeAlone(owner, owner.secretKey!, message.payload, message.weight);
+        if (alone) {
+          const r = correlation(alone, mean);
+          assert.ok(Math.abs(r) < 0.05, `one update decodes to the round's mean (r = ${r})`);
+        }
+        updatesChecked++;
+        byRound.set(message.round, [...byRound.get(message.round) ?? [], message]);
       }
       if (message.type === "model") assert.equal(message.kind, "sealed");
     }
     for (
       const expected of [
         "client-server:up:hello",
+        "client-server:up:ready",
+        "client-server:down:announce",
         "client-server:up:update",
         "client-server:up:report",
         "client-server:down:fit",
@@ -173,6 +246,26 @@ Deno.test("no frame between the parties carries a plaintext weight or a secret (
         "server-owner:down:sealed",
       ]
     ) assert.ok(seen.has(expected), `no ${expected} frame recorded: ${[...seen].join(", ")}`);
+    assert.equal(updatesChecked, 4, "two clients, two rounds");
+    // The control: the same decoding of the two updates' product finds the round's mean.
+    for (const [round, [a, b]] of byRound) {
+      const key = owner.publicKey;
+      const width = key.ciphertextBytes;
+      const product = new Uint8Array(a!.payload.length);
+      for (let i = 0; i < product.length / width; i++) {
+        const c = readBigint(a!.payload, i * width, width) *
+          readBigint(b!.payload, i * width, width);
+        writeBigint(c % key.n2, width, product, i * width);
+      }
+      const mean = new Float32Array(models[round]!.length);
+      for (let i = 0; i < mean.length; i++) mean[i] = models[round]![i]! - models[round - 1]![i]!;
+      const history = JSON.parse(await Deno.readTextFile(`${fed}/server/history.json`));
+      const sum = decodeAlone(owner, owner.secretKey!, product, history[round - 1].totalWeight);
+      assert.ok(
+        sum && correlation(sum, mean) > 0.99,
+        `round ${round}: the sum decodes to the mean`,
+      );
+    }
   } finally {
     await stopAll(parties);
     for (const r of relays) await r.shutdown();

@@ -67,6 +67,8 @@ export async function runRound(
   const train = Math.max(0, ...ready.map((r) => r.trainSeconds));
   const uploadStart = performance.now();
   const upload = await uploadStep(ctx, round, strategy.configureAnnounce(ready));
+  // From the announcement until the last update arrived, less the slowest encryption.
+  const uploadSeconds = Math.max(0, seconds(uploadStart) - upload.encrypt);
   const closed = (failed: string, aggregateSeconds = 0): ClosedRound => {
     log.warn(`round ${round} failed: ${failed}`);
     return {
@@ -114,7 +116,7 @@ export async function runRound(
     totalWeight: aggregate.totalWeight,
     train,
     encrypt: upload.encrypt,
-    upload: Math.max(0, seconds(uploadStart) - upload.encrypt),
+    upload: uploadSeconds,
     uploadBytes: upload.bytes,
     aggregate: aggregateSeconds,
     decrypt: finished.decryptSeconds + clientDecrypt,

@@ -113,6 +113,22 @@ function adopt(state: ServerState, recovered: Recovered, log: Logger): ServerSta
   return { closedRounds: Math.max(state.closedRounds, recovered.decidedRounds), history, models };
 }
 
+/** Asks the finisher what happened while the server was away and keeps it. */
+async function recover(
+  parts: ServerParts,
+  state: ServerState,
+  observe: ServerObserver,
+): Promise<ServerState> {
+  const recovered = await parts.finisher.recover?.();
+  const adopted = recovered ? adopt(state, recovered, parts.log) : state;
+  if (adopted === state) return state;
+  await parts.store.save(adopted);
+  for (const record of adopted.history.slice(state.history.length)) {
+    observe({ type: "round", record });
+  }
+  return adopted;
+}
+
 function emptyRecord(round: number, failed: string | undefined): RoundRecord {
   const zero = { train: 0, encrypt: 0, upload: 0, aggregate: 0, decrypt: 0, evaluate: 0, round: 0 };
   return {
@@ -221,12 +237,7 @@ export function createServer(parts: ServerParts): Server {
     },
     async run() {
       await loaded;
-      const recovered = await parts.finisher.recover?.();
-      const adopted = recovered ? adopt(state, recovered, log) : state;
-      if (adopted !== state) {
-        state = adopted;
-        await parts.store.save(state);
-      }
+      state = await recover(parts, state, observe);
       if (state.closedRounds >= parts.rounds) {
         log.info(
           `all ${parts.rounds} rounds were already done; telling clients for ${

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { isLoopbackHost } from "../util/url.ts";
 import { toHex } from "../util/hex.ts";
 
 /** Bytes of a dashboard token (hex: twice as many characters). */
@@ -28,8 +29,7 @@ export const TOKEN_BYTES = 24;
  * ```
  */
 export function isLoopback(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return isLoopbackHost(hostname);
 }
 
 /**

@@ -105,3 +105,25 @@ export function maxFrameBytes(config: FederationConfig, publicKey: PublicKey): n
   const width = config.strategy === "fedavg" ? 4 : publicKey.ciphertextBytes;
   return updateCount(config) * width + HEADER_ROOM_BYTES;
 }
+
+/**
+ * The sum of a set's packing weights: the divisor of the round's mean, which
+ * every party derives from the signed set alone.
+ *
+ * @param set The announced set with declared weights.
+ * @param maxTotalWeight The packing headroom `W`.
+ * @returns The total, at most `W`.
+ * @throws {FlheError} `protocol` as {@linkcode packingWeights}.
+ *
+ * @example Usage
+ * ```ts
+ * import { packingTotal } from "./limits.ts";
+ * packingTotal([{ id: "client-1", weight: 30_000 }, { id: "client-2", weight: 10_000 }], 256); // 253
+ * ```
+ */
+export function packingTotal(
+  set: readonly { readonly weight: number }[],
+  maxTotalWeight: number,
+): number {
+  return packingWeights(set, maxTotalWeight).reduce((sum, w) => sum + w, 0);
+}

@@ -129,6 +129,9 @@ export interface CreateChannelOptions extends ChannelOptions {
 /** Default send queue bound, in bytes. */
 const DEFAULT_MAX_SEND_QUEUE_BYTES = 256 * 1024 * 1024;
 
+/** Most bytes queued for an unauthenticated peer: error answers and a welcome. */
+const UNAUTHENTICATED_SEND_QUEUE_BYTES = 64 * 1024;
+
 /**
  * Runs a {@linkcode Channel} over a connection whose WebSocket handshake is
  * done. {@linkcode listen} and {@linkcode connect} call this.
@@ -161,7 +164,8 @@ export function createChannel(conn: ByteStream, options: CreateChannelOptions): 
     maxMessages: options.maxQueuedMessages,
     maxBytes: options.maxQueuedBytes,
     role: options.role,
-    largest: () => limits.largest,
+    // Before authentication the small message limit bounds the queue too.
+    largest: () => limits.limitFor(undefined),
   });
   const transport: WsTransport = new WsTransport(
     conn,
@@ -171,7 +175,12 @@ export function createChannel(conn: ByteStream, options: CreateChannelOptions): 
       limit: (type) => limits.limitFor(type),
       pingIntervalMs: options.pingIntervalMs,
       livenessTimeoutMs: options.livenessTimeoutMs,
-      maxSendQueueBytes: options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES,
+      // A stranger that sends bad frames and never reads its error answers
+      // holds at most this much of our memory before it is dropped.
+      maxSendQueueBytes: () =>
+        limits.isAuthenticated
+          ? options.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES
+          : UNAUTHENTICATED_SEND_QUEUE_BYTES,
       closeGraceMs: options.closeGraceMs,
     },
     transportEvents(limits, inbox, options, () => transport),

@@ -28,8 +28,8 @@ export interface TransportOptions {
    * `pingIntervalMs` > 0.
    */
   readonly livenessTimeoutMs: number;
-  /** Most bytes waiting to be written; past it the connection closes. */
-  readonly maxSendQueueBytes: number;
+  /** Most bytes waiting to be written (now); past it the connection closes. */
+  readonly maxSendQueueBytes: number | (() => number);
   /** How long a close may wait for the peer's close frame before the TCP connection is closed. */
   readonly closeGraceMs: number;
 }
@@ -295,10 +295,10 @@ export class WsTransport {
 
   #enqueue(frame: Uint8Array): boolean {
     if (this.#destroyed) return false;
-    if (this.#queuedBytes + frame.length > this.#options.maxSendQueueBytes) {
-      this.destroy(
-        `peer is not reading: over ${this.#options.maxSendQueueBytes} bytes waiting to be sent`,
-      );
+    const cap = this.#options.maxSendQueueBytes;
+    const maxBytes = typeof cap === "function" ? cap() : cap;
+    if (this.#queuedBytes + frame.length > maxBytes) {
+      this.destroy(`peer is not reading: over ${maxBytes} bytes waiting to be sent`);
       return false;
     }
     this.#queue.push(frame);

@@ -14,7 +14,7 @@ import { type CodecParams, decodeMean, type PaillierPool, type PublicKey } from 
 import { applyUpdate } from "../nn/mod.ts";
 import type { ModelMessage, SetMember } from "../net/mod.ts";
 import { openModel, verifyModel } from "../secagg/mod.ts";
-import { type FederationConfig, packingWeights, type Peers } from "../federation/mod.ts";
+import { type FederationConfig, packingTotal, type Peers } from "../federation/mod.ts";
 import type { HeldModel } from "./client_state.ts";
 
 /** What a client needs to take models. */
@@ -108,7 +108,7 @@ function checkTotalWeight(ctx: ModelContext, m: ModelMessage): void {
   }
   const signed = ctx.signedSet(m.round);
   const total = signed &&
-    packingWeights(signed, ctx.config.encoding.maxTotalWeight).reduce((s, w) => s + w, 0);
+    packingTotal(signed, ctx.config.encoding.maxTotalWeight);
   if (total !== undefined && total !== m.totalWeight) {
     throw new FlheError(
       "protocol",

@@ -13,6 +13,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { writeFileAtomic } from "../util/fs.ts";
+import { freePort } from "../util/free_port.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
 import type { KeyKind } from "../he/mod.ts";
@@ -77,13 +78,6 @@ export interface DemoSummary {
     readonly upload_bytes_per_client: number;
     readonly phases: RoundRecord["seconds"];
   }[];
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 async function pipeLines(

@@ -14,7 +14,7 @@ import { fromHex } from "../util/hex.ts";
 import { parseCiphertexts, type PublicKey } from "../he/mod.ts";
 import type { DecryptMessage } from "../net/mod.ts";
 import { verifyContribution } from "../secagg/mod.ts";
-import { type FederationConfig, packingWeights, peerKeys, type Peers } from "../federation/mod.ts";
+import { type FederationConfig, packingTotal, peerKeys, type Peers } from "../federation/mod.ts";
 
 /** What the policy checks a request against. */
 export interface PolicyContext {
@@ -78,7 +78,7 @@ export async function checkDecryptRequest(
   }
   if (m.count !== ctx.count) throw refusal(m, `count ${m.count}, expected ${ctx.count}`);
   parseCiphertexts(ctx.publicKey, m.payload, ctx.count, `aggregate of round ${m.round}`);
-  return packingWeights(m.set, config.encoding.maxTotalWeight).reduce((s, w) => s + w, 0);
+  return packingTotal(m.set, config.encoding.maxTotalWeight);
 }
 
 function refusal(m: DecryptMessage, why: string): FlheError {

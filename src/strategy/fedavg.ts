@@ -10,7 +10,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { packingWeights } from "../federation/limits.ts";
+import { packingTotal } from "../federation/limits.ts";
 import type { Contribution, ReportMessage, SetMember, UpdateMessage } from "../net/mod.ts";
 import type {
   Aggregate,
@@ -195,7 +195,7 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
       return {
         announcement: a,
         contributions: checked.map((c) => c.contribution),
-        totalWeight: packingWeights(a.set, options.maxTotalWeight).reduce((x, w) => x + w, 0),
+        totalWeight: packingTotal(a.set, options.maxTotalWeight),
         payload: await rules.combine(checked.map((c) => c.payload)),
         count: rules.count,
       };

@@ -21,9 +21,28 @@
 export function isLoopbackUrl(url: string): boolean {
   let host: string;
   try {
-    host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    host = new URL(url).hostname;
   } catch {
     return false;
   }
-  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+  return isLoopbackHost(host);
+}
+
+/**
+ * Whether a host name or address is loopback (127.0.0.0/8, ::1, localhost),
+ * with or without IPv6 brackets.
+ *
+ * @param hostname A host name or address.
+ * @returns `true` for loopback hosts.
+ *
+ * @example Usage
+ * ```ts
+ * import { isLoopbackHost } from "./url.ts";
+ * isLoopbackHost("[::1]"); // true
+ * isLoopbackHost("0.0.0.0"); // false
+ * ```
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
 }

@@ -496,3 +496,44 @@ Deno.test("limits: connect() skips a message over its limit from the server with
   await channel.closed;
   await server.done;
 });
+
+Deno.test("limits: a stranger that sends bad frames and never reads the error answers is dropped", async () => {
+  await withListener({}, async (listener) => {
+    const before = listener.rssMiB();
+    const peak = samplePeak(listener);
+    // A raw socket that upgrades and then never reads a byte: every bad frame
+    // is answered with an error message that has nowhere to go.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
+    const bad = frame(BINARY, Uint8Array.of(2, 7, 0)); // "frame of 3 bytes is truncated"
+    const burst = new Uint8Array(bad.length * 10_000);
+    for (let i = 0; i < 10_000; i++) burst.set(bad, i * bad.length);
+    let dropped = false;
+    let sent = 0;
+    const write = (bytes: Uint8Array) => conn.write(bytes).then(() => false, () => true);
+    try {
+      await conn.write(upgradeRequest(listener.port));
+      // 10,000 frames a burst, 200,000 in all: ~15 MB of error answers.
+      for (; sent < 20 && !dropped; sent++) dropped = await write(burst);
+      // Let the listener read them all and try to answer; a dropped peer's
+      // next writes fail.
+      await new Promise((r) => setTimeout(r, 3_000));
+      for (let i = 0; i < 3 && !dropped; i++) {
+        dropped = await write(burst);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      conn.close();
+    }
+    const peakMiB = peak.stop();
+    const rtt = await legitimateRoundTrip(listener);
+    report("bad frames, answers never read", {
+      rssBeforeMiB: before.toFixed(1),
+      rssPeakMiB: peakMiB.toFixed(1),
+      bursts: sent,
+      dropped,
+      legitimateMs: rtt.toFixed(0),
+    });
+    assert.ok(dropped, "the peer was never dropped");
+    assert.ok(peakMiB - before <= 64, `RSS grew from ${before} to ${peakMiB} MiB`);
+  });
+});

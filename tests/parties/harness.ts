@@ -37,13 +37,10 @@ export interface Party {
   readonly done: Promise<Deno.CommandStatus>;
 }
 
+import { freePort } from "../../src/util/free_port.ts";
+
 /** A free loopback port. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
-}
+export { freePort };
 
 /** Creates a small, fast federation in `dir`. */
 export async function smallFederation(

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { describe, runLoad } from "../../bench/load_scaling.ts";
-import { packingWeights } from "../../src/federation/limits.ts";
+import { packingTotal } from "../../src/federation/limits.ts";
 
 Deno.test("20 clients against one server: every update is aggregated, all end with the owner's model", async () => {
   const dir = await Deno.makeTempDir();
@@ -22,7 +22,7 @@ Deno.test("20 clients against one server: every update is aggregated, all end wi
       assert.deepEqual(h.failures, []);
       // Every client declares 50: the packing weights are equal shares of the headroom.
       const set = everyone.map((id) => ({ id, weight: 50 }));
-      const packed = packingWeights(set, r.maxTotalWeight).reduce((a, b) => a + b, 0);
+      const packed = packingTotal(set, r.maxTotalWeight);
       assert.equal(h.totalWeight, packed);
     }
     assert.deepEqual(r.mismatched, []);

@@ -19,7 +19,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { checkPrivateFile, JsonFields, readJsonFile, writeFileAtomic } from "../util/fs.ts";
-import { sha256Hex } from "../util/hex.ts";
+import { fromHex, sha256Hex } from "../util/hex.ts";
 import {
   type CodecParams,
   codecParams,
@@ -355,6 +355,13 @@ export async function loadBundle(dir: string): Promise<Bundle> {
       `${publicPath}: public key fingerprint does not match field "fingerprint" of ${configPath}`,
     );
   }
+  // The key-size policy was checked on the configuration: the key must be what it says.
+  if (publicKey.keyBits !== config.keyBits) {
+    throw new FlheError(
+      "auth",
+      `${publicPath}: a ${publicKey.keyBits}-bit key, but field "keyBits" of ${configPath} says ${config.keyBits}`,
+    );
+  }
   const credPath = `${dir}/credentials.json`;
   await checkPrivateFile(credPath);
   const credentials = parseCredentials(credPath, await readJsonFile(credPath));
@@ -362,7 +369,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   const secretPath = `${dir}/secret.json`;
   if (await exists(secretPath)) {
     const pair = await loadSecretKey(secretPath);
-    if (pair.publicKey.n !== publicKey.n) {
+    if (await fingerprint(pair.publicKey) !== config.fingerprint) {
       throw new FlheError("auth", `${secretPath}: secret key does not belong to ${publicPath}`);
     }
     secretKey = pair.secretKey;
@@ -372,10 +379,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   if (await exists(groupPath)) {
     await checkPrivateFile(groupPath);
     const f = new JsonFields(groupPath, await readJsonFile(groupPath));
-    const raw = Uint8Array.from(
-      f.string("key", /^[0-9a-f]{64}$/).match(/../g)!,
-      (h) => parseInt(h, 16),
-    );
+    const raw = fromHex(f.string("key", /^[0-9a-f]{64}$/), groupPath);
     groupKey = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
   }
   let initialModel: Float32Array | undefined;

@@ -10,11 +10,17 @@
 
 import { FlheError } from "../util/error.ts";
 import { fromHex, sha256Hex } from "../util/hex.ts";
-import { type CodecParams, decodeMean, type PaillierPool, type PublicKey } from "../he/mod.ts";
+import {
+  type CodecParams,
+  decodeMean,
+  type PaillierPool,
+  parseCiphertexts,
+  type PublicKey,
+} from "../he/mod.ts";
 import { applyUpdate } from "../nn/mod.ts";
 import type { ModelMessage, SetMember } from "../net/mod.ts";
 import { openModel, verifyModel } from "../secagg/mod.ts";
-import { type FederationConfig, packingTotal, type Peers } from "../federation/mod.ts";
+import { type FederationConfig, packingTotal, type Peers, updateCount } from "../federation/mod.ts";
 import type { HeldModel } from "./client_state.ts";
 
 /** What a client needs to take models. */
@@ -121,6 +127,13 @@ async function decryptMean(ctx: ModelContext, m: ModelMessage): Promise<Float32A
   if (!ctx.pool) {
     throw new FlheError("protocol", "an encrypted sum, but this client cannot decrypt");
   }
+  // Checked like the server checks updates: the server is not trusted.
+  parseCiphertexts(
+    ctx.publicKey,
+    m.payload,
+    updateCount(ctx.config),
+    `aggregate of round ${m.round}`,
+  );
   const plaintexts = await ctx.pool.decrypt(m.payload.slice());
   return decodeMean(
     plaintexts,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { selfCommand } from "../../src/parties/self_command.ts";
 import { packingWeights } from "../../src/federation/limits.ts";
+import { loadBundle } from "../../src/federation/bundle.ts";
 import { smallFederation } from "../parties/harness.ts";
 
 interface Run {
@@ -263,4 +264,21 @@ Deno.test("packingWeights() scales declared weights into the headroom, at least 
   const total = many.reduce((a, m) => a + m.weight, 0);
   many.forEach((m, i) => assert.ok(Math.abs(packed[i]! - (156 * m.weight) / total) <= 1));
   assert.throws(() => packingWeights(set(1, 1, 1), 3), /does not fit maxTotalWeight 3/);
+});
+
+Deno.test("loadBundle() refuses a key whose size is not the one federation.json claims", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await smallFederation(`${dir}/fed`);
+    const path = `${dir}/fed/server/federation.json`;
+    const config = JSON.parse(await Deno.readTextFile(path));
+    config.keyBits = 2048; // the key is 512-bit
+    await Deno.writeTextFile(path, JSON.stringify(config));
+    await assert.rejects(
+      () => loadBundle(`${dir}/fed/server`),
+      /public\.json: a 512-bit key, but field "keyBits" of .*federation\.json says 2048/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,12 +1,17 @@
 /**
  * Load measurement: N real client processes (each its own TensorFlow.js and
  * worker) against one server and the owner service on loopback, owner mode,
- * 512-bit key, tiny data (`--train-limit 50 --test-limit 100 --workers 1`).
- * Prints per N the seconds per round (from the history), the peak resident
- * memory (VmRSS sampled every 100 ms) of the server, the owner and the
- * largest client, and the time until all N clients were connected.
+ * tiny data (`--train-limit 50 --test-limit 100 --workers 1`). With
+ * `--key-bits 2048` the federation uses the default packing (10-bit levels,
+ * W = 256), as `owner init` would make it; with 512 (the default, as in the
+ * CI test) the tests' 16-bit packing. Prints per N the seconds per round and
+ * the server's aggregation and the owner's decryption seconds (from the
+ * history), the clients' median seconds to mask, encrypt and sign (from
+ * their lines), the peak resident memory (VmRSS sampled every 100 ms) of the
+ * server, the owner and the largest client, and the time until all N
+ * clients were connected.
  *
- * Run: `deno run -A bench/load_scaling.ts [--clients 5,10,20] [--rounds 2]`
+ * Run: `deno run -A bench/load_scaling.ts [--clients 5,10,20] [--rounds 2] [--key-bits 2048]`
  *
  * @module
  */
@@ -21,6 +26,7 @@ import {
   stopAll,
 } from "../tests/parties/harness.ts";
 import { loadBundle } from "../src/federation/mod.ts";
+import { DEFAULT_MAX_TOTAL_WEIGHT, DEFAULT_QUANT_BITS } from "../src/parties/owner_init.ts";
 
 /** What one load run measured. */
 export interface LoadResult {
@@ -32,6 +38,8 @@ export interface LoadResult {
   readonly connectSeconds: number;
   /** Seconds from the first process start until the server exited. */
   readonly wallSeconds: number;
+  /** Per round, the median over clients of seconds to mask, encrypt and sign. */
+  readonly contributeSeconds: number[];
   /** Peak VmRSS in MiB. */
   readonly serverRssMiB: number;
   readonly ownerRssMiB: number;
@@ -54,17 +62,41 @@ function rssMiB(pid: number): number {
   }
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Per round, the median of the clients' "masked ..., encrypted and signed in X s". */
+function contributeMedians(clients: readonly Party[], rounds: number): number[] {
+  const perRound: number[][] = Array.from({ length: rounds }, () => []);
+  for (const c of clients) {
+    for (const line of c.lines) {
+      const hit = /round (\d+): masked for \d+ clients, encrypted and signed in ([\d.]+) s/.exec(
+        line,
+      );
+      if (hit) perRound[Number(hit[1]) - 1]?.push(Number(hit[2]));
+    }
+  }
+  return perRound.map((v) => v.length ? median(v) : NaN);
+}
+
 /**
  * Runs one federation of `clients` client processes for `rounds` rounds in a
- * fresh folder under `dir`.
+ * fresh folder under `dir`, with a `keyBits` Paillier key (default 512).
  */
 export async function runLoad(
   dir: string,
   clients: number,
   rounds: number,
+  keyBits = 512,
 ): Promise<LoadResult> {
   const fed = `${dir}/fed-${clients}`;
-  await smallFederation(fed, { clients, rounds });
+  const packing = keyBits === 512
+    ? {}
+    : { keyBits, quantBits: DEFAULT_QUANT_BITS, maxTotalWeight: DEFAULT_MAX_TOTAL_WEIGHT };
+  await smallFederation(fed, { clients, rounds, ...packing });
   const { config } = await loadBundle(`${fed}/server`);
   const parties: Party[] = [];
   const peak = { server: 0, owner: 0, client: 0 };
@@ -130,6 +162,7 @@ export async function runLoad(
       history,
       connectSeconds,
       wallSeconds,
+      contributeSeconds: contributeMedians(parties.slice(2), rounds),
       serverRssMiB: peak.server,
       ownerRssMiB: peak.owner,
       clientRssMiB: peak.client,
@@ -146,7 +179,12 @@ export async function runLoad(
 export function describe(r: LoadResult): string {
   const perRound = r.history.map((h) => h.seconds.round.toFixed(1)).join(", ");
   const upload = r.history.map((h) => h.seconds.upload.toFixed(1)).join(", ");
-  return `${r.clients} clients: round s [${perRound}] (upload phase [${upload}]), ` +
+  const aggregate = r.history.map((h) => h.seconds.aggregate.toFixed(2)).join(", ");
+  const decrypt = r.history.map((h) => h.seconds.decrypt.toFixed(2)).join(", ");
+  const contribute = r.contributeSeconds.map((s) => s.toFixed(2)).join(", ");
+  return `${r.clients} clients: round s [${perRound}] (upload phase [${upload}], ` +
+    `server aggregation [${aggregate}], owner decryption [${decrypt}], ` +
+    `client mask+encrypt+sign median [${contribute}]), ` +
     `all connected after ${r.connectSeconds.toFixed(1)} s, wall ${r.wallSeconds.toFixed(1)} s, ` +
     `peak RSS server ${r.serverRssMiB.toFixed(0)} MiB, owner ${r.ownerRssMiB.toFixed(0)} MiB, ` +
     `largest client ${r.clientRssMiB.toFixed(0)} MiB`;
@@ -158,12 +196,13 @@ if (import.meta.main) {
     options: {
       clients: { type: "string", default: "5,10,20" },
       rounds: { type: "string", default: "2" },
+      "key-bits": { type: "string", default: "512" },
     },
   });
   const dir = await Deno.makeTempDir({ prefix: "flhe-load-" });
   try {
     for (const n of values.clients.split(",").map(Number)) {
-      const r = await runLoad(dir, n, Number(values.rounds));
+      const r = await runLoad(dir, n, Number(values.rounds), Number(values["key-bits"]));
       console.log(describe(r));
       if (r.failed.length || r.mismatched.length) {
         console.log(`  problems: ${[...r.failed, ...r.mismatched].join("\n")}`);

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { DEFAULT_MAX_TOTAL_WEIGHT, DEFAULT_QUANT_BITS } from "../src/parties/owner_init.ts";
+import { DEFAULT_QUANT_BITS, defaultMaxTotalWeight } from "../src/parties/owner_init.ts";
 import { PublicKey as RefPublicKey } from "paillier-bigint";
 import {
   type CodecParams,
@@ -50,16 +50,16 @@ interface BenchKey extends KeyPair {
 
 async function setup(keyBits: number, kind: KeyKind): Promise<BenchKey> {
   const keys = await generateKeyPair(keyBits, { kind });
-  // The federation's default packing (owner init, demo).
+  // The default packing of a federation of two clients (owner init, demo).
   const params = codecParams({
     keyBits,
     quantBits: DEFAULT_QUANT_BITS,
-    maxTotalWeight: DEFAULT_MAX_TOTAL_WEIGHT,
+    maxTotalWeight: defaultMaxTotalWeight(2),
   });
   const pool = await createPool(keys);
   pools.push(pool);
   const encryptUpdate = (): Promise<Uint8Array> =>
-    pool.encrypt(pack(quantize(values, params).levels, 128, params));
+    pool.encrypt(pack(quantize(values, params).levels, params.maxTotalWeight / 2, params));
   return { ...keys, params, pool, encryptUpdate, aggregate: await encryptUpdate() };
 }
 
@@ -93,7 +93,7 @@ Deno.bench("flhe: encrypt LeNet update (2048-bit, full)", { group: GROUP }, asyn
 Deno.bench("flhe: encrypt LeNet update (2048-bit, precomputed randomness)", async (b) => {
   await pool.precompute(count);
   b.start();
-  await pool.encrypt(pack(quantize(values, params).levels, 128, params));
+  await pool.encrypt(pack(quantize(values, params).levels, params.maxTotalWeight / 2, params));
   b.end();
 });
 

@@ -3,7 +3,7 @@
  * worker) against one server and the owner service on loopback, owner mode,
  * tiny data (`--train-limit 50 --test-limit 100 --workers 1`). With
  * `--key-bits 2048` the federation uses the default packing (10-bit levels,
- * W = 256), as `owner init` would make it; with 512 (the default, as in the
+ * W = 32 per client rounded up to a power of two), as `owner init` would make it; with 512 (the default, as in the
  * CI test) the tests' 16-bit packing. Prints per N the seconds per round and
  * the server's aggregation and the owner's decryption seconds (from the
  * history), the clients' median seconds to mask, encrypt and sign (from
@@ -26,7 +26,7 @@ import {
   stopAll,
 } from "../tests/parties/harness.ts";
 import { loadBundle } from "../src/federation/mod.ts";
-import { DEFAULT_MAX_TOTAL_WEIGHT, DEFAULT_QUANT_BITS } from "../src/parties/owner_init.ts";
+import { DEFAULT_QUANT_BITS } from "../src/parties/owner_init.ts";
 
 /** What one load run measured. */
 export interface LoadResult {
@@ -95,7 +95,7 @@ export async function runLoad(
   const fed = `${dir}/fed-${clients}`;
   const packing = keyBits === 512
     ? {}
-    : { keyBits, quantBits: DEFAULT_QUANT_BITS, maxTotalWeight: DEFAULT_MAX_TOTAL_WEIGHT };
+    : { keyBits, quantBits: DEFAULT_QUANT_BITS, maxTotalWeight: undefined };
   await smallFederation(fed, { clients, rounds, ...packing });
   const { config } = await loadBundle(`${fed}/server`);
   const parties: Party[] = [];

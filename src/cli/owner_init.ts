@@ -9,9 +9,9 @@ import { STRATEGIES } from "../federation/bundle.ts";
 import * as rules from "../federation/rules.ts";
 import {
   DEFAULT_MAX_CLIENT_WEIGHT,
-  DEFAULT_MAX_TOTAL_WEIGHT,
   DEFAULT_QUANT_BITS,
   initFederation,
+  WEIGHT_UNITS_PER_CLIENT,
 } from "../parties/owner_init.ts";
 import { readClientPublicKeys } from "../parties/client_keygen.ts";
 import { FlheError } from "../util/error.ts";
@@ -98,7 +98,9 @@ const options = {
     help: "packing headroom: each round's declared weights are scaled to sum to at most W " +
       "(slots get log2(W) bits above the quantization bits)",
     range: rules.MAX_TOTAL_WEIGHT,
-    default: DEFAULT_MAX_TOTAL_WEIGHT,
+    default: runtime(
+      `${WEIGHT_UNITS_PER_CLIENT} per client rounded up to a power of two, at least 64`,
+    ),
   }),
   "max-client-weight": int({
     placeholder: "N",

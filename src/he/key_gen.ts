@@ -73,8 +73,8 @@ export async function generateKeyPair(
   }
   if (kind === "subgroup") return await generateSubgroupKeyPair(keyBits);
   for (;;) {
-    const p = await prime(keyBits / 2);
-    const q = await prime(keyBits / 2);
+    // bigint-crypto-utils searches in workers: both primes at once.
+    const [p, q] = await Promise.all([prime(keyBits / 2), prime(keyBits / 2)]);
     const n = p * q;
     if (p === q || bitLength(n) !== keyBits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
     const publicKey = new PublicKey(n, djnBase(n, p, q));

@@ -187,14 +187,30 @@ function replyData(reply: WorkerReply): Uint8Array {
   return reply.type === "data" ? reply.data : new Uint8Array(0);
 }
 
-/** Splits `total` randomizers over the workers and waits until all are made. */
+/**
+ * Randomizers a worker makes per precompute request: an encryption or
+ * decryption asked for during a top-up waits for one step (tens of
+ * milliseconds), not for the whole stock.
+ */
+const PRECOMPUTE_STEP = 32;
+
+/**
+ * Splits `total` randomizers over the workers and tops each up to its share:
+ * what a worker lacks when asked is made, in steps; what encryptions take
+ * meanwhile is not made again (that is the next top-up's work).
+ */
 async function precomputeOn(d: Dispatcher, total: number): Promise<void> {
   const per = Math.ceil(total / d.workers.length);
-  await Promise.all(
-    d.workers.map((w, i) =>
-      d.call(w, { type: "precompute", count: Math.max(0, Math.min(per, total - i * per)) })
-    ),
-  );
+  await Promise.all(d.workers.map(async (w, i) => {
+    const quota = Math.max(0, Math.min(per, total - i * per));
+    const reply = await d.call(w, { type: "precompute", make: 0 });
+    let missing = quota - (reply.type === "stock" ? reply.size : quota);
+    while (missing > 0) {
+      const make = Math.min(PRECOMPUTE_STEP, missing);
+      await d.call(w, { type: "precompute", make });
+      missing -= make;
+    }
+  }));
 }
 
 /**

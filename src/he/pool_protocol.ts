@@ -23,7 +23,12 @@ export type WorkerRequest =
     readonly q0?: Uint8Array;
     readonly randomness: Randomness;
   }
-  | { readonly id: number; readonly type: "precompute"; readonly count: number }
+  | {
+    readonly id: number;
+    readonly type: "precompute";
+    /** Randomizers to add to the stock (0: only tell its size). */
+    readonly make: number;
+  }
   | { readonly id: number; readonly type: "encrypt" | "decrypt"; readonly data: Uint8Array }
   | {
     readonly id: number;
@@ -36,5 +41,6 @@ export type WorkerRequest =
 /** A worker's answer to the request with the same `id`. */
 export type WorkerReply =
   | { readonly id: number; readonly type: "done" }
+  | { readonly id: number; readonly type: "stock"; readonly size: number }
   | { readonly id: number; readonly type: "data"; readonly data: Uint8Array }
   | { readonly id: number; readonly type: "error"; readonly message: string };

@@ -46,9 +46,8 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: Transferabl
       return { reply: { id: req.id, type: "done" }, transfer: [] };
     }
     case "precompute": {
-      // A top-up: asking again for what is already stocked costs nothing.
-      while (stock.length < req.count) stock.push(source!.next());
-      return { reply: { id: req.id, type: "done" }, transfer: [] };
+      for (let i = 0; i < req.make; i++) stock.push(source!.next());
+      return { reply: { id: req.id, type: "stock", size: stock.length }, transfer: [] };
     }
     case "encrypt": {
       const pk = publicKey!;

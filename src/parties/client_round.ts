@@ -193,6 +193,7 @@ async function train(
   const update = new Float32Array(weights.length);
   for (let i = 0; i < update.length; i++) update[i] = weights[i]! - base[i]!;
   await precomputed;
+  restock(ctx, m.round);
   ctx.log.info(
     `round ${m.round}: trained in ${result.seconds.toFixed(1)} s (loss ${result.loss.toFixed(4)})`,
   );
@@ -207,6 +208,21 @@ async function train(
       trainSeconds: result.seconds,
     },
   };
+}
+
+/**
+ * Stocks the next round's randomizers on top of this round's from the moment
+ * training ends: the wait for the other clients and for the model is idle
+ * time, and the pool's top-up steps let this round's encryption go first. A
+ * re-announced attempt encrypts with the next round's set, which the next
+ * training tops up again. Not after the last round, where nothing
+ * would use them while the owner (on the same machine, perhaps) decrypts;
+ * not where this client decrypts the aggregate itself (shared-key mode),
+ * which would compete with it.
+ */
+function restock(ctx: ContributorContext, round: number): void {
+  if (!ctx.crypto || ctx.config.mode !== "owner" || round >= ctx.config.rounds) return;
+  ctx.crypto.pool.precompute(2 * ctx.count).catch(() => {});
 }
 
 /** The checks every client makes before masking for a set. */
@@ -312,10 +328,6 @@ async function maskAndSeal(
   });
   const masked = addMask(encoded, mask, publicKey.n, publicKey.plaintextBytes);
   const payload = await pool.encrypt(masked);
-  // Restock while this client waits for the others and the model: the next
-  // round (or a re-announcement) then encrypts without competing with training.
-  // Not where this client decrypts the aggregate itself: that would wait.
-  if (ctx.config.mode === "owner") pool.precompute(ctx.count).catch(() => {});
   const signature = await signContribution(keys, {
     context: ctx.config.fingerprint,
     round: a.round,

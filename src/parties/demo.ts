@@ -18,7 +18,7 @@ import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
 import type { KeyKind } from "../he/mod.ts";
 import type { FederationConfig, KeyMode } from "../federation/bundle.ts";
-import { DEFAULT_MAX_TOTAL_WEIGHT, DEFAULT_QUANT_BITS, initFederation } from "./owner_init.ts";
+import { DEFAULT_QUANT_BITS, initFederation } from "./owner_init.ts";
 import { selfCommand } from "./self_command.ts";
 import type { RoundRecord } from "./server.ts";
 import { readHistory, roundTable } from "./round_table.ts";
@@ -138,7 +138,6 @@ async function createDemoFederation(options: DemoOptions, dir: string): Promise<
     encoding: "packed",
     quantBits: DEFAULT_QUANT_BITS,
     clipRange: 1,
-    maxTotalWeight: DEFAULT_MAX_TOTAL_WEIGHT,
     randomness: "djn",
     strategy: he ? "fedavg-he" : "fedavg",
     partition: options.partition,

@@ -183,7 +183,7 @@ Deno.test("README.md states the defaults of the option tables", async () => {
     defaultIn("owner init", "quant-bits"),
   );
   assert.equal(
-    prose(/`--max-total-weight W`, default W = (\d+)\)/),
+    prose(/`--max-total-weight W`, default W = ([^)]+)\)/),
     defaultIn("owner init", "max-total-weight"),
   );
   assert.equal(prose(/Keys are (\d+ or \d+) bits/), KEY_BITS_ALLOWED.join(" or "));

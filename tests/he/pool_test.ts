@@ -39,6 +39,21 @@ Deno.test("createPool() encrypts and decrypts in order across workers, with prec
   }
 });
 
+Deno.test("createPool() lets an encryption in while it stocks randomizers", async () => {
+  const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
+  try {
+    const order: string[] = [];
+    const stocking = pool.precompute(2_000).then(() => order.push("stocked"));
+    await pool.encrypt(plaintexts([1n], keys.publicKey.plaintextBytes));
+    order.push("encrypted");
+    await stocking;
+    // The top-up goes in steps: the encryption waited for one, not for 2,000 randomizers.
+    assert.deepEqual(order, ["encrypted", "stocked"]);
+  } finally {
+    pool.close();
+  }
+});
+
 Deno.test("createPool() without a secret key refuses to decrypt", async () => {
   const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
   try {

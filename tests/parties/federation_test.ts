@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { plaintextCount } from "../../src/he/mod.ts";
 import { federationCodec, loadBundle } from "../../src/federation/bundle.ts";
 import type { RoundRecord } from "../../src/parties/server.ts";
+import { DEFAULT_QUANT_BITS, defaultMaxTotalWeight } from "../../src/parties/owner_init.ts";
 import {
   maxAbsDiff,
   type Party,
@@ -114,15 +115,23 @@ Deno.test("shared-key mode: clients decrypt the aggregate themselves, no owner s
   }
 });
 
-Deno.test("owner mode with a real 2048-bit key runs a round end to end", async () => {
+Deno.test("owner mode with a real 2048-bit key and the default packing runs a round end to end", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await smallFederation(`${dir}/fed`, { keyBits: 2048, rounds: 1 });
+    // What owner init writes when not told otherwise: 10-bit levels, W from the client count.
+    await smallFederation(`${dir}/fed`, {
+      keyBits: 2048,
+      rounds: 1,
+      quantBits: DEFAULT_QUANT_BITS,
+      maxTotalWeight: undefined,
+    });
+    const { config } = await loadBundle(`${dir}/fed/server`);
+    assert.equal(config.encoding.maxTotalWeight, defaultMaxTotalWeight(2));
     const { history } = await runFederation(`${dir}/fed`, { owner: true, clients: 2 });
     assert.equal(history.length, 1);
-    // 61,706 values in 980 ciphertexts of 512 bytes: under 2.2x the float32 size.
-    assert.equal(history[0]!.uploadBytesPerClient, 980 * 512);
-    assert.ok(history[0]!.uploadBytesPerClient <= 2.2 * 61_706 * 4);
+    // 61,706 values in 486 ciphertexts of 512 bytes: under 1.4x the float32 size.
+    assert.equal(history[0]!.uploadBytesPerClient, 486 * 512);
+    assert.ok(history[0]!.uploadBytesPerClient <= 1.4 * 61_706 * 4);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -35,8 +35,9 @@ export interface PaillierPool extends Disposable {
    * them first.
    *
    * @param count Number of randomizers.
+   * @returns How many were made (what was stocked already is not made again).
    */
-  precompute(count: number): Promise<void>;
+  precompute(count: number): Promise<number>;
   /**
    * Encrypts fixed-width plaintexts (`publicKey.plaintextBytes` each).
    *
@@ -199,18 +200,18 @@ const PRECOMPUTE_STEP = 32;
  * what a worker lacks when asked is made, in steps; what encryptions take
  * meanwhile is not made again (that is the next top-up's work).
  */
-async function precomputeOn(d: Dispatcher, total: number): Promise<void> {
+async function precomputeOn(d: Dispatcher, total: number): Promise<number> {
   const per = Math.ceil(total / d.workers.length);
-  await Promise.all(d.workers.map(async (w, i) => {
+  const made = await Promise.all(d.workers.map(async (w, i) => {
     const quota = Math.max(0, Math.min(per, total - i * per));
     const reply = await d.call(w, { type: "precompute", make: 0 });
-    let missing = quota - (reply.type === "stock" ? reply.size : quota);
-    while (missing > 0) {
-      const make = Math.min(PRECOMPUTE_STEP, missing);
-      await d.call(w, { type: "precompute", make });
-      missing -= make;
+    const missing = Math.max(0, quota - (reply.type === "stock" ? reply.size : quota));
+    for (let left = missing; left > 0; left -= PRECOMPUTE_STEP) {
+      await d.call(w, { type: "precompute", make: Math.min(PRECOMPUTE_STEP, left) });
     }
+    return missing;
   }));
+  return made.reduce((sum, m) => sum + m, 0);
 }
 
 /**
@@ -307,9 +308,16 @@ export async function createPool(options: PoolOptions): Promise<PaillierPool> {
     throw e;
   }
   const { plaintextBytes, ciphertextBytes } = publicKey;
+  // One top-up at a time: each sees the stock the previous one left, so two
+  // overlapping asks never make the same randomizers twice.
+  let stocking: Promise<number> = Promise.resolve(0);
   return {
     workers: count,
-    precompute: (total) => precomputeOn(d, total),
+    precompute: (total) => {
+      const next = stocking.catch(() => 0).then(() => precomputeOn(d, total));
+      stocking = next;
+      return next;
+    },
     encrypt: (plaintexts) => spread(d, "encrypt", plaintexts, plaintextBytes, ciphertextBytes),
     aggregate: (vectors) => aggregateOn(d, vectors, ciphertextBytes),
     decrypt: (ciphertexts) => {

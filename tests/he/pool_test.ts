@@ -54,6 +54,20 @@ Deno.test("createPool() lets an encryption in while it stocks randomizers", asyn
   }
 });
 
+Deno.test("createPool() makes overlapping top-ups once", async () => {
+  const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
+  try {
+    const made = await Promise.all([pool.precompute(300), pool.precompute(300)]);
+    assert.deepEqual(made, [300, 0]);
+    // Encryptions take from the stock; the next top-up makes what they took.
+    await pool.encrypt(new Uint8Array(120 * keys.publicKey.plaintextBytes));
+    assert.equal(await pool.precompute(300), 120);
+    assert.equal(await pool.precompute(100), 0);
+  } finally {
+    pool.close();
+  }
+});
+
 Deno.test("createPool() without a secret key refuses to decrypt", async () => {
   const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
   try {

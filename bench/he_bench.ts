@@ -14,6 +14,7 @@
 import { DEFAULT_QUANT_BITS, defaultMaxTotalWeight } from "../src/parties/owner_init.ts";
 import { PublicKey as RefPublicKey } from "paillier-bigint";
 import {
+  checkCiphertexts,
   type CodecParams,
   codecParams,
   createPool,
@@ -23,7 +24,6 @@ import {
   type KeyPair,
   pack,
   type PaillierPool,
-  parseCiphertexts,
   plaintextCount,
   quantize,
   randomBelow,
@@ -116,7 +116,7 @@ Deno.bench("flhe: aggregate 50 LeNet updates (2048-bit)", { n: 5, warmup: 1 }, a
 
 Deno.bench("flhe: check one LeNet update on arrival (2048-bit)", () => {
   // Range and gcd checks the server runs as each update arrives.
-  parseCiphertexts(publicKey, updates[0]!, count, "update");
+  checkCiphertexts(publicKey, updates[0]!, count, "update");
 });
 
 Deno.bench("flhe: encrypt 1,000 weights per-weight (2048-bit)", async () => {

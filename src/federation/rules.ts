@@ -58,24 +58,6 @@ export function reals(min: number, max: number): Range {
   return Object.freeze({ min, max, integer: false });
 }
 
-/**
- * Whether `value` lies in `range` (and is an integer if the range asks for one).
- *
- * @param value The number.
- * @param range The range.
- * @returns `true` if allowed.
- *
- * @example Usage
- * ```ts
- * import { inRange, integers } from "./rules.ts";
- * inRange(3, integers(1, 10)); // true
- * ```
- */
-export function inRange(value: number, range: Range): boolean {
-  return Number.isFinite(value) && (!range.integer || Number.isInteger(value)) &&
-    value >= range.min && value <= range.max;
-}
-
 /** Paillier key sizes a federation may use, in bits. */
 export { KEY_BITS_ALLOWED };
 

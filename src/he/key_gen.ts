@@ -9,7 +9,7 @@
 import { prime } from "bigint-crypto-utils";
 import { FlheError } from "../util/error.ts";
 import { KEY_KIND_NAMES, type KeyKind, type KeyPair, PublicKey, SecretKey } from "./keys.ts";
-import { bitLength, gcd, modPow, nthPowerCrt, randomBelow } from "./modular.ts";
+import { bitLength, gcd, nthPowerCrt, randomBelow } from "./modular.ts";
 import { generateSubgroupKeyPair } from "./subgroup_key_gen.ts";
 
 /** Options of {@linkcode generateKeyPair}. */
@@ -18,25 +18,11 @@ export interface KeyOptions {
   readonly kind?: KeyKind;
 }
 
-/**
- * Computes the DJN base `hs = (-x^2 mod n) ** n mod n^2` for a random unit `x`.
- *
- * @param n The modulus.
- * @param p Optional first prime, to compute by CRT (about 3x faster).
- * @param q Optional second prime.
- * @returns `hs`.
- *
- * @example Usage
- * ```ts
- * import { djnBase } from "./key_gen.ts";
- * djnBase(77n) < 77n * 77n; // true
- * ```
- */
-export function djnBase(n: bigint, p?: bigint, q?: bigint): bigint {
+/** The DJN base `hs = (-x^2 mod n) ** n mod n^2` for a random unit `x`, by CRT. */
+function djnBase(n: bigint, p: bigint, q: bigint): bigint {
   let x: bigint;
   do x = randomBelow(n); while (gcd(x, n) !== 1n);
   const h = n - ((x * x) % n);
-  if (p === undefined || q === undefined) return modPow(h, n, n * n);
   return nthPowerCrt(h, n, p, q);
 }
 

@@ -201,6 +201,14 @@ export class SecretKey {
   readonly hp: bigint;
   /** `L_q(g ** exponentQ mod q^2) ** -1 mod q`. */
   readonly hq: bigint;
+  /**
+   * `L_p(g ** (p - 1) mod p^2) ** -1 mod p`: the standard half, for a
+   * ciphertext outside a subgroup key's subgroup (equal to `hp` for a
+   * standard key).
+   */
+  readonly hpFull: bigint;
+  /** `L_q(g ** (q - 1) mod q^2) ** -1 mod q`, as {@linkcode SecretKey.hpFull}. */
+  readonly hqFull: bigint;
   /** `q ** -1 mod p`, for recombining by CRT. */
   readonly qInvP: bigint;
 
@@ -259,6 +267,9 @@ export class SecretKey {
     const g = publicKey.n + 1n;
     this.hp = modInv((modPow(g, this.exponentP, this.p2) - 1n) / p, p);
     this.hq = modInv((modPow(g, this.exponentQ, this.q2) - 1n) / q, q);
+    // L((1 + n) ** (prime - 1) mod prime^2) = -other mod prime.
+    this.hpFull = modInv(p - (q % p), p);
+    this.hqFull = modInv(q - (p % q), q);
     this.qInvP = modInv(q, p);
     Object.freeze(this);
   }

@@ -57,7 +57,7 @@ export {
   subgroupExponentBits,
   type SubgroupPrimes,
 } from "./keys.ts";
-export { djnBase, generateKeyPair, type KeyOptions } from "./key_gen.ts";
+export { generateKeyPair, type KeyOptions } from "./key_gen.ts";
 export { subgroupBase } from "./subgroup_key_gen.ts";
 export { loadPublicKey, loadSecretKey, savePublicKey, saveSecretKey } from "./key_file.ts";
 export {
@@ -80,4 +80,4 @@ export {
   tableWindowBits,
 } from "./paillier.ts";
 export { createPool, type PaillierPool, type PoolOptions } from "./pool.ts";
-export { parseCiphertexts } from "./aggregate.ts";
+export { checkCiphertexts } from "./aggregate.ts";

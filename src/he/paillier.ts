@@ -10,14 +10,7 @@
 
 import { FlheError } from "../util/error.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
-import {
-  createFixedBaseTable,
-  type FixedBaseTable,
-  gcd,
-  modInv,
-  modPow,
-  randomBelow,
-} from "./modular.ts";
+import { createFixedBaseTable, type FixedBaseTable, gcd, modPow, randomBelow } from "./modular.ts";
 
 /**
  * How encryption draws its randomness:
@@ -142,14 +135,13 @@ function decryptHalf(
   prime2: bigint,
   exponent: bigint,
   h: bigint,
-  other: bigint,
+  hFull: bigint,
 ): bigint {
   const base = c % prime2;
   let u = modPow(base, exponent, prime2);
   if (u % prime !== 1n && exponent !== prime - 1n) {
     u = modPow(base, prime - 1n, prime2);
-    // L((1 + n) ** (prime - 1) mod prime^2) = -other mod prime.
-    h = modInv(prime - (other % prime), prime);
+    h = hFull;
   }
   return (((u - 1n) / prime) * h) % prime;
 }
@@ -175,8 +167,8 @@ function decryptHalf(
  */
 export function decrypt(key: SecretKey, c: bigint): bigint {
   const { p, q } = key;
-  const mp = decryptHalf(c, p, key.p2, key.exponentP, key.hp, q);
-  const mq = decryptHalf(c, q, key.q2, key.exponentQ, key.hq, p);
+  const mp = decryptHalf(c, p, key.p2, key.exponentP, key.hp, key.hpFull);
+  const mq = decryptHalf(c, q, key.q2, key.exponentQ, key.hq, key.hqFull);
   const diff = (((mp - mq) % p) + p) % p;
   return mq + q * ((diff * key.qInvP) % p);
 }

@@ -55,7 +55,7 @@ export interface PaillierPool extends Disposable {
   /**
    * Homomorphic sum of ciphertext vectors of equal length, slot-wise mod
    * `n^2`, with the slots split over the workers. The vectors must already
-   * be checked (see `parseCiphertexts`).
+   * be checked (see `checkCiphertexts`).
    *
    * @param vectors Fixed-width ciphertext vectors.
    * @returns The summed vector.

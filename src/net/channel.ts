@@ -110,12 +110,6 @@ export interface CreateChannelOptions extends ChannelOptions {
   readonly authenticated: boolean;
   /** Largest message before {@linkcode Channel.authenticate}. */
   readonly maxUnauthenticatedMessageBytes: number;
-  /**
-   * Treat the first `welcome` message this side sends as
-   * {@linkcode Channel.authenticate} with the default limits (a transition
-   * for parties that do not call `authenticate` yet).
-   */
-  readonly authenticateOnWelcome: boolean;
   /** Ping after this much silence from the peer (0: never). */
   readonly pingIntervalMs: number;
   /** Drop a peer silent this long (with pings on). */
@@ -150,7 +144,6 @@ const UNAUTHENTICATED_SEND_QUEUE_BYTES = 64 * 1024;
  *   authenticated: false,
  *   maxUnauthenticatedMessageBytes: 65_536,
  *   maxFrameBytes: 1 << 20,
- *   authenticateOnWelcome: false,
  *   pingIntervalMs: 20_000,
  *   livenessTimeoutMs: 120_000,
  *   closeGraceMs: 1_000,
@@ -206,9 +199,6 @@ export function createChannel(conn: ByteStream, options: CreateChannelOptions): 
     authenticate: (given?: number | MessageLimits) => limits.authenticate(given),
     send(message: Message): void {
       if (inbox.isClosed) throw unavailable();
-      if (!limits.isAuthenticated && options.authenticateOnWelcome && message.type === "welcome") {
-        limits.authenticate();
-      }
       if (!transport.send(encodeMessage(message))) throw unavailable();
     },
     receive: (timeoutMs?: number) => inbox.receive(timeoutMs),

@@ -134,7 +134,6 @@ async function openChannel(
     rest,
     authenticated: true,
     maxUnauthenticatedMessageBytes: options.maxFrameBytes,
-    authenticateOnWelcome: false,
     pingIntervalMs: options.pingIntervalMs ?? 0,
     livenessTimeoutMs: options.livenessTimeoutMs ?? 120_000,
     closeGraceMs: options.closeGraceMs ?? 1_000,

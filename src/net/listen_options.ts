@@ -49,12 +49,6 @@ export interface ListenOptions extends Omit<ChannelOptions, "peer" | "onInvalid"
   readonly livenessTimeoutMs?: number;
   /** How long a close waits for the peer before the TCP connection is closed (default 1,000 ms). */
   readonly closeGraceMs?: number;
-  /**
-   * Transitional (default true): treat the first `welcome` message the party
-   * sends on a channel as {@linkcode Channel.authenticate} with `maxFrameBytes`,
-   * for parties that do not call `authenticate` yet. Set to false once they do.
-   */
-  readonly authenticateOnWelcome?: boolean;
 }
 
 /** Defaults of the optional {@linkcode ListenOptions}. */
@@ -84,8 +78,6 @@ export interface ListenSettings {
   readonly livenessTimeoutMs: number;
   /** See {@linkcode ListenOptions.closeGraceMs}. */
   readonly closeGraceMs: number;
-  /** See {@linkcode ListenOptions.authenticateOnWelcome}. */
-  readonly authenticateOnWelcome: boolean;
   /** See {@linkcode ListenOptions.onWarning}. */
   readonly onWarning: (message: string) => void;
 }
@@ -120,7 +112,6 @@ export function resolveListenSettings(options: ListenOptions): ListenSettings {
     pingIntervalMs: options.pingIntervalMs ?? d.pingIntervalMs,
     livenessTimeoutMs: options.livenessTimeoutMs ?? d.livenessTimeoutMs,
     closeGraceMs: options.closeGraceMs ?? d.closeGraceMs,
-    authenticateOnWelcome: options.authenticateOnWelcome ?? true,
     onWarning: options.onWarning ?? ((m: string) => console.error(m)),
   };
 }

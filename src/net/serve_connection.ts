@@ -73,7 +73,6 @@ export async function serveConnection(slot: Slot, context: ServeContext): Promis
     role: "server",
     rest,
     authenticated: false,
-    authenticateOnWelcome: settings.authenticateOnWelcome,
     onInvalid: (e) => options.onInvalid?.(peer, e),
     onAuthenticate: () => {
       connections.authenticated(slot);

@@ -11,10 +11,10 @@
 import { FlheError } from "../util/error.ts";
 import { fromHex, sha256Hex } from "../util/hex.ts";
 import {
+  checkCiphertexts,
   type CodecParams,
   decodeMean,
   type PaillierPool,
-  parseCiphertexts,
   type PublicKey,
 } from "../he/mod.ts";
 import { applyUpdate } from "../nn/mod.ts";
@@ -128,7 +128,7 @@ async function decryptMean(ctx: ModelContext, m: ModelMessage): Promise<Float32A
     throw new FlheError("protocol", "an encrypted sum, but this client cannot decrypt");
   }
   // Checked like the server checks updates: the server is not trusted.
-  parseCiphertexts(
+  checkCiphertexts(
     ctx.publicKey,
     m.payload,
     updateCount(ctx.config),

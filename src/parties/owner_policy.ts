@@ -11,7 +11,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { fromHex } from "../util/hex.ts";
-import { parseCiphertexts, type PublicKey } from "../he/mod.ts";
+import { checkCiphertexts, type PublicKey } from "../he/mod.ts";
 import type { DecryptMessage } from "../net/mod.ts";
 import { verifyContribution } from "../secagg/mod.ts";
 import { type FederationConfig, packingTotal, peerKeys, type Peers } from "../federation/mod.ts";
@@ -77,7 +77,7 @@ export async function checkDecryptRequest(
     if (!ok) throw refusal(m, `the signature of ${c.id} does not verify`);
   }
   if (m.count !== ctx.count) throw refusal(m, `count ${m.count}, expected ${ctx.count}`);
-  parseCiphertexts(ctx.publicKey, m.payload, ctx.count, `aggregate of round ${m.round}`);
+  checkCiphertexts(ctx.publicKey, m.payload, ctx.count, `aggregate of round ${m.round}`);
   return packingTotal(m.set, config.encoding.maxTotalWeight);
 }
 

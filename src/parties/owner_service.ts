@@ -397,7 +397,6 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       cert: options.tls?.cert,
       key: options.tls?.key,
       onChannel: (ch) => void onChannel(ch),
-      authenticateOnWelcome: false,
       onWarning: (m) => log.warn(m),
       onInvalid: (peer, e) => warnInvalid(`rejected a frame from ${peer}: ${e.message}`),
     });

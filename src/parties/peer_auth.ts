@@ -13,7 +13,11 @@ import { sha256Hex } from "../util/hex.ts";
 import type { Logger } from "../util/log.ts";
 import { type Channel, type HelloMessage, refuse } from "../net/mod.ts";
 
-/** How long a new connection has to say hello. */
+/**
+ * How long a new connection has to say hello. The transport's own deadline
+ * for authentication (`helloTimeoutMs`, 15 s) is longer: it is the backstop
+ * for a connection no party step has authenticated.
+ */
 export const HELLO_TIMEOUT_MS = 10_000;
 
 /**

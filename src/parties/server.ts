@@ -222,7 +222,6 @@ export function createServer(parts: ServerParts): Server {
         cert: address.tls?.cert,
         key: address.tls?.key,
         onChannel: (ch) => void clients.admit(ch),
-        authenticateOnWelcome: false,
         onWarning: (m) => log.warn(m),
         // Clients train in a worker: their main thread answers pings at any time.
         onInvalid: (peer, e) => warnInvalid(`rejected a frame from ${peer}: ${e.message}`),

@@ -17,9 +17,10 @@
  */
 
 import { FlheError } from "../util/error.ts";
+import { sha256Hex } from "../util/hex.ts";
 import { CanonicalWriter } from "./_canonical.ts";
 import { checkContext, checkInteger, show } from "./_checks.ts";
-import { fromHex, HEX32_PATTERN, toHex } from "./_hex.ts";
+import { fromHex, HEX32_PATTERN } from "./_hex.ts";
 import { canonicalSet, type SetMember } from "./announced_set.ts";
 import type { ClientSecretKeys } from "./keys.ts";
 
@@ -162,7 +163,7 @@ async function verify(
  * ```
  */
 export async function contributionDigest(bytes: Uint8Array): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice())));
+  return await sha256Hex(bytes);
 }
 
 /**

@@ -10,7 +10,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { sha256Hex } from "../util/hex.ts";
-import { type PaillierPool, parseCiphertexts, type PublicKey } from "../he/mod.ts";
+import { checkCiphertexts, type PaillierPool, type PublicKey } from "../he/mod.ts";
 import type { SetMember } from "../net/mod.ts";
 import { createFedAvgCore, type FedAvgOptions } from "./fedavg.ts";
 import type { Strategy } from "./strategy.ts";
@@ -64,7 +64,7 @@ export function createFedAvgHE(
     async check(clientId, update, announcement) {
       // Parsed here so the sender hears what was wrong; the bigints are not
       // kept: the pool parses its own slices in parallel.
-      parseCiphertexts(publicKey, update.payload, count, `update of round ${update.round}`);
+      checkCiphertexts(publicKey, update.payload, count, `update of round ${update.round}`);
       const digest = await sha256Hex(update.payload);
       const signed: SignedContribution = {
         round: announcement.round,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  checkCiphertexts,
   codecParams,
   createPool,
   decodeMean,
@@ -11,7 +12,6 @@ import {
   type KeyPair,
   pack,
   type PaillierPool,
-  parseCiphertexts,
   plaintextCount,
   quantize,
   unpack,
@@ -48,7 +48,7 @@ async function serverAggregate(
   vectors: readonly Uint8Array[],
   count: number,
 ): Promise<Uint8Array> {
-  vectors.forEach((v, k) => parseCiphertexts(keys.publicKey, v, count, `client ${k}`));
+  vectors.forEach((v, k) => checkCiphertexts(keys.publicKey, v, count, `client ${k}`));
   return await server.aggregate(vectors);
 }
 
@@ -240,19 +240,19 @@ Deno.test("packed and per-weight encodings agree on the same updates", async () 
   });
 });
 
-Deno.test("parseCiphertexts() rejects a wrong count, c >= n^2 and gcd(c, n) != 1", () => {
+Deno.test("checkCiphertexts() rejects a wrong count, c >= n^2 and gcd(c, n) != 1", () => {
   const pk = keys.publicKey;
   const width = pk.ciphertextBytes;
   assert.throws(
-    () => parseCiphertexts(pk, new Uint8Array(width * 2 - 1), 2, "u"),
+    () => checkCiphertexts(pk, new Uint8Array(width * 2 - 1), 2, "u"),
     /u: .* expected 2/,
   );
   const big = new Uint8Array(width).fill(0xff);
-  assert.throws(() => parseCiphertexts(pk, big, 1, "u"), /u\[0\] is not in \(0, n\^2\)/);
+  assert.throws(() => checkCiphertexts(pk, big, 1, "u"), /u\[0\] is not in \(0, n\^2\)/);
   const bytes = new Uint8Array(width);
   const p = keys.secretKey.p;
   const hex = p.toString(16).padStart(width * 2, "0");
   for (let i = 0; i < width; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  assert.throws(() => parseCiphertexts(pk, bytes, 1, "u"), /u\[0\] shares a factor with n/);
+  assert.throws(() => checkCiphertexts(pk, bytes, 1, "u"), /u\[0\] shares a factor with n/);
   assert.ok(new FlheError("protocol", "x") instanceof Error);
 });

@@ -2,7 +2,7 @@
  * A listener for the limit tests, run as its own process so that its memory
  * (VmRSS) and file descriptors can be measured alone. It plays a minimal
  * party: the first message must be the sample hello with the sample token;
- * then it calls `authenticate` (unless `legacy`), sends the sample welcome
+ * then it calls `authenticate`, sends the sample welcome
  * and answers every message with the sample `done`. The client id
  * `client-99` is a sink: authenticated, never read.
  *
@@ -29,8 +29,6 @@ export interface ListenerScriptOptions
   extends Partial<Omit<ListenOptions, "onChannel" | "onInvalid" | "onWarning" | "cert" | "key">> {
   /** Serve wss:// with a certificate from a fresh CA (printed). */
   readonly tls?: boolean;
-  /** Do not call authenticate (rely on authenticateOnWelcome). */
-  readonly legacy?: boolean;
   /** What to pass to authenticate. */
   readonly limits?: MessageLimits;
 }
@@ -64,7 +62,7 @@ if (import.meta.main) {
     if (first.type !== "hello" || first.token !== hello.token) {
       return refuse(channel, "auth", "wrong token");
     }
-    if (!options.legacy) channel.authenticate(options.limits);
+    channel.authenticate(options.limits);
     channel.send({ ...sample("welcome"), id: first.id });
     if (first.id === SINK_ID) return;
     try {

@@ -51,7 +51,7 @@ function hello(id = "client-1") {
 }
 
 Deno.test("limits: 8 parallel 60 MiB messages before authentication are skipped, not buffered", async () => {
-  await withListener({ authenticateOnWelcome: false }, async (listener) => {
+  await withListener({}, async (listener) => {
     const before = listener.rssMiB();
     const peers = await Promise.all(
       Array.from({ length: 8 }, () => RawPeer.open(listener.port, true)),
@@ -93,7 +93,7 @@ Deno.test("limits: 8 parallel 60 MiB messages before authentication are skipped,
 });
 
 Deno.test("limits: an endless fragmented message is cut off, before and after authentication", async () => {
-  await withListener({ authenticateOnWelcome: false, maxFrameBytes: 4 * MiB }, async (listener) => {
+  await withListener({ maxFrameBytes: 4 * MiB }, async (listener) => {
     const before = listener.rssMiB();
     const peak = samplePeak(listener);
     const piece = new Uint8Array(32 * 1024).fill(1);
@@ -151,7 +151,6 @@ Deno.test("limits: idle TCP connections and silent WebSockets are closed at thei
   const upgradeTimeoutMs = 1_500;
   const helloTimeoutMs = 2_000;
   await withListener({
-    authenticateOnWelcome: false,
     upgradeTimeoutMs,
     helloTimeoutMs,
     closeGraceMs: 500,
@@ -192,7 +191,6 @@ Deno.test("limits: slow-loris headers and frames are cut at the deadlines", asyn
   const upgradeTimeoutMs = 1_500;
   const helloTimeoutMs = 2_000;
   await withListener({
-    authenticateOnWelcome: false,
     upgradeTimeoutMs,
     helloTimeoutMs,
     closeGraceMs: 500,
@@ -233,7 +231,6 @@ Deno.test("limits: slow-loris headers and frames are cut at the deadlines", asyn
 
 Deno.test("limits: the cap on unauthenticated connections closes further ones at once", async () => {
   await withListener({
-    authenticateOnWelcome: false,
     maxUnauthenticatedConnections: 50,
   }, async (listener) => {
     const peers: RawPeer[] = [];
@@ -260,7 +257,7 @@ Deno.test("limits: the cap on unauthenticated connections closes further ones at
 });
 
 Deno.test("limits: a peer that floods an authenticated channel is closed when its receive queue is full", async () => {
-  await withListener({ authenticateOnWelcome: false }, async (listener) => {
+  await withListener({}, async (listener) => {
     const before = listener.rssMiB();
     const peak = samplePeak(listener);
     const sink = await RawPeer.open(listener.port, true);
@@ -291,7 +288,6 @@ Deno.test("limits: a peer that floods an authenticated channel is closed when it
 
 Deno.test("limits: pings drop a peer that does not answer and keep one that does", async () => {
   await withListener({
-    authenticateOnWelcome: false,
     pingIntervalMs: 250,
     livenessTimeoutMs: 1_500,
   }, async (listener) => {
@@ -331,7 +327,6 @@ Deno.test("limits: pings drop a peer that does not answer and keep one that does
 
 Deno.test("limits: accept errors (too many open files) are survived and the listener serves afterwards", async () => {
   await withListener({
-    authenticateOnWelcome: false,
     // Above the descriptor limit, so that accept itself fails.
     maxUnauthenticatedConnections: 1_000,
     upgradeTimeoutMs: 30_000,
@@ -363,7 +358,6 @@ Deno.test("limits: accept errors (too many open files) are survived and the list
 
 Deno.test("limits: an idle TLS connection is closed at the upgrade deadline; wss:// still serves", async () => {
   await withListener({
-    authenticateOnWelcome: false,
     tls: true,
     upgradeTimeoutMs: 1_000,
   }, async (listener) => {
@@ -382,25 +376,8 @@ Deno.test("limits: an idle TLS connection is closed at the upgrade deadline; wss
   });
 });
 
-Deno.test("limits: for callers that do not call authenticate, the welcome lifts the limit", async () => {
-  await withListener({ legacy: true }, async (listener) => {
-    const peer = await RawPeer.open(listener.port, true);
-    const big = encodeMessage({ ...sample("update"), payload: new Uint8Array(200_000) });
-    await peer.write(frame(BINARY, big));
-    await peer.until(() => peer.errors().length > 0, 5_000, "error frame");
-    assert.match(peer.errors()[0]!, /exceeds the limit of 65536 before authentication/);
-    await peer.send(hello("client-8"));
-    await peer.until(() => peer.messages.some((m) => m.type === "welcome"), 5_000, "welcome");
-    await peer.write(frame(BINARY, big));
-    await peer.until(() => peer.messages.some((m) => m.type === "done"), 5_000, "answer");
-    assert.equal(peer.errors().length, 1);
-    await peer.close();
-  });
-});
-
 Deno.test("limits: authenticate() with limits by message type", async () => {
   await withListener({
-    authenticateOnWelcome: false,
     limits: { maxMessageBytes: 4_096, byType: { update: 1_000_000 } },
   }, async (listener) => {
     const peer = await RawPeer.open(listener.port, true);

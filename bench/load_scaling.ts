@@ -2,9 +2,9 @@
  * Load measurement: N real client processes (each its own TensorFlow.js and
  * worker) against one server and the owner service on loopback, owner mode,
  * tiny data (`--train-limit 50 --test-limit 100 --workers 1`). With
- * `--key-bits 2048` the federation uses the default packing (10-bit levels,
- * W = 32 per client rounded up to a power of two), as `owner init` would make it; with 512 (the default, as in the
- * CI test) the tests' 16-bit packing. Prints per N the seconds per round and
+ * `--key-bits 2048` the federation uses owner init's default packing
+ * (10-bit levels, clip 1, W = 32 per client rounded up to a power of two);
+ * with 512 (the default, as in the CI test) the tests' 16-bit packing. Prints per N the seconds per round and
  * the server's aggregation and the owner's decryption seconds (from the
  * history), the clients' median seconds to mask, encrypt and sign (from
  * their lines), the peak resident memory (VmRSS sampled every 100 ms) of the
@@ -39,7 +39,7 @@ export interface LoadResult {
   /** Seconds from the first process start until the server exited. */
   readonly wallSeconds: number;
   /** Per round, the median over clients of seconds to mask, encrypt and sign. */
-  readonly contributeSeconds: number[];
+  readonly contributeSeconds: readonly number[];
   /** Peak VmRSS in MiB. */
   readonly serverRssMiB: number;
   readonly ownerRssMiB: number;
@@ -84,7 +84,19 @@ function contributeMedians(clients: readonly Party[], rounds: number): number[] 
 
 /**
  * Runs one federation of `clients` client processes for `rounds` rounds in a
- * fresh folder under `dir`, with a `keyBits` Paillier key (default 512).
+ * fresh folder under `dir`.
+ *
+ * @param dir A folder for the federation (`fed-N` is made in it).
+ * @param clients Client processes.
+ * @param rounds Rounds.
+ * @param keyBits Paillier key size: 512 (the tests' packing) or a real size (the defaults).
+ * @returns The figures and any failures.
+ *
+ * @example Usage
+ * ```ts
+ * import { describe, runLoad } from "./load_scaling.ts";
+ * console.log(describe(await runLoad(await Deno.makeTempDir(), 5, 2)));
+ * ```
  */
 export async function runLoad(
   dir: string,
@@ -95,7 +107,7 @@ export async function runLoad(
   const fed = `${dir}/fed-${clients}`;
   const packing = keyBits === 512
     ? {}
-    : { keyBits, quantBits: DEFAULT_QUANT_BITS, maxTotalWeight: undefined };
+    : { keyBits, quantBits: DEFAULT_QUANT_BITS, clipRange: 1, maxTotalWeight: undefined };
   await smallFederation(fed, { clients, rounds, ...packing });
   const { config } = await loadBundle(`${fed}/server`);
   const parties: Party[] = [];
@@ -199,10 +211,14 @@ if (import.meta.main) {
       "key-bits": { type: "string", default: "512" },
     },
   });
+  const keyBits = Number(values["key-bits"]);
+  if (![512, 2048, 3072].includes(keyBits)) {
+    throw new Error(`--key-bits: ${values["key-bits"]} is not 512, 2048 or 3072`);
+  }
   const dir = await Deno.makeTempDir({ prefix: "flhe-load-" });
   try {
     for (const n of values.clients.split(",").map(Number)) {
-      const r = await runLoad(dir, n, Number(values.rounds), Number(values["key-bits"]));
+      const r = await runLoad(dir, n, Number(values.rounds), keyBits);
       console.log(describe(r));
       if (r.failed.length || r.mismatched.length) {
         console.log(`  problems: ${[...r.failed, ...r.mismatched].join("\n")}`);

@@ -55,7 +55,7 @@ const set2 = set20.slice(0, 2);
 const common = { selfId: "client-1", pairKeys, round: 3, attempt: 0, context: "ab".repeat(32) };
 const [count2, count20, count50] = [countFor(2), countFor(20), countFor(50)];
 const plaintexts = await maskVector({ ...common, set: set2, count: count2, modulus, width: WIDTH });
-const mask = await maskVector({ ...common, set: set2, count: count2, modulus, width: WIDTH });
+const mask = await maskVector({ ...common, set: set20, count: count2, modulus, width: WIDTH });
 const contribution = {
   context: common.context,
   round: 3,

@@ -11,6 +11,7 @@ import {
   DEFAULT_MAX_CLIENT_WEIGHT,
   DEFAULT_QUANT_BITS,
   initFederation,
+  MIN_DEFAULT_MAX_TOTAL_WEIGHT,
   WEIGHT_UNITS_PER_CLIENT,
 } from "../parties/owner_init.ts";
 import { readClientPublicKeys } from "../parties/client_keygen.ts";
@@ -99,7 +100,8 @@ const options = {
       "(slots get log2(W) bits above the quantization bits)",
     range: rules.MAX_TOTAL_WEIGHT,
     default: runtime(
-      `${WEIGHT_UNITS_PER_CLIENT} per client rounded up to a power of two, at least 64`,
+      `${WEIGHT_UNITS_PER_CLIENT} per client rounded up to a power of two, ` +
+        `at least ${MIN_DEFAULT_MAX_TOTAL_WEIGHT}`,
     ),
   }),
   "max-client-weight": int({

@@ -59,7 +59,8 @@ export async function generateKeyPair(
   }
   if (kind === "subgroup") return await generateSubgroupKeyPair(keyBits);
   for (;;) {
-    // bigint-crypto-utils searches in workers: both primes at once.
+    // bigint-crypto-utils searches with one worker per core but one: on two
+    // cores a single search leaves a core idle, so both run at once.
     const [p, q] = await Promise.all([prime(keyBits / 2), prime(keyBits / 2)]);
     const n = p * q;
     if (p === q || bitLength(n) !== keyBits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;

@@ -30,9 +30,10 @@ export interface PaillierPool extends Disposable {
   /** Number of workers. */
   readonly workers: number;
   /**
-   * Makes sure `count` randomizers are ready ahead of time, spread over the
-   * workers (a top-up: those already stocked count); later encryptions use
-   * them first.
+   * Tops the stock of randomizers up to `count`, spread over the workers:
+   * what they lack when this top-up starts (after any earlier one) is made,
+   * in short steps that let encryptions and decryptions in; what those take
+   * meanwhile is left to the next top-up. Encryptions use the stock first.
    *
    * @param count Number of randomizers.
    * @returns How many were made (what was stocked already is not made again).
@@ -189,11 +190,11 @@ function replyData(reply: WorkerReply): Uint8Array {
 }
 
 /**
- * Randomizers a worker makes per precompute request: an encryption or
- * decryption asked for during a top-up waits for one step (tens of
- * milliseconds), not for the whole stock.
+ * Time a worker spends per precompute request (at least one randomizer): an
+ * encryption or decryption asked for during a top-up waits for one step,
+ * whatever the key size and randomness, not for the whole stock.
  */
-const PRECOMPUTE_STEP = 32;
+const PRECOMPUTE_STEP_MS = 25;
 
 /**
  * Splits `total` randomizers over the workers and tops each up to its share:
@@ -204,11 +205,12 @@ async function precomputeOn(d: Dispatcher, total: number): Promise<number> {
   const per = Math.ceil(total / d.workers.length);
   const made = await Promise.all(d.workers.map(async (w, i) => {
     const quota = Math.max(0, Math.min(per, total - i * per));
-    const reply = await d.call(w, { type: "precompute", make: 0 });
-    const missing = Math.max(0, quota - (reply.type === "stock" ? reply.size : quota));
-    for (let left = missing; left > 0; left -= PRECOMPUTE_STEP) {
-      await d.call(w, { type: "precompute", make: Math.min(PRECOMPUTE_STEP, left) });
-    }
+    const ask = (make: number) =>
+      d.call(w, { type: "precompute", make, budgetMs: PRECOMPUTE_STEP_MS }).then((r) =>
+        r.type === "stock" ? r : { size: quota, made: make }
+      );
+    const missing = Math.max(0, quota - (await ask(0)).size);
+    for (let left = missing; left > 0;) left -= (await ask(left)).made;
     return missing;
   }));
   return made.reduce((sum, m) => sum + m, 0);

@@ -26,8 +26,10 @@ export type WorkerRequest =
   | {
     readonly id: number;
     readonly type: "precompute";
-    /** Randomizers to add to the stock (0: only tell its size). */
+    /** Most randomizers to add to the stock (0: only tell its size). */
     readonly make: number;
+    /** Stop adding (after at least one) once this much time has passed. */
+    readonly budgetMs: number;
   }
   | { readonly id: number; readonly type: "encrypt" | "decrypt"; readonly data: Uint8Array }
   | {
@@ -41,6 +43,6 @@ export type WorkerRequest =
 /** A worker's answer to the request with the same `id`. */
 export type WorkerReply =
   | { readonly id: number; readonly type: "done" }
-  | { readonly id: number; readonly type: "stock"; readonly size: number }
+  | { readonly id: number; readonly type: "stock"; readonly size: number; readonly made: number }
   | { readonly id: number; readonly type: "data"; readonly data: Uint8Array }
   | { readonly id: number; readonly type: "error"; readonly message: string };

@@ -46,8 +46,13 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: Transferabl
       return { reply: { id: req.id, type: "done" }, transfer: [] };
     }
     case "precompute": {
-      for (let i = 0; i < req.make; i++) stock.push(source!.next());
-      return { reply: { id: req.id, type: "stock", size: stock.length }, transfer: [] };
+      const start = performance.now();
+      let made = 0;
+      while (made < req.make && (made === 0 || performance.now() - start < req.budgetMs)) {
+        stock.push(source!.next());
+        made++;
+      }
+      return { reply: { id: req.id, type: "stock", size: stock.length, made }, transfer: [] };
     }
     case "encrypt": {
       const pk = publicKey!;

@@ -175,6 +175,8 @@ async function train(
   // Randomizers do not depend on the update: normally stocked while this
   // client waited; else the workers make them while it trains.
   const precomputed = ctx.crypto?.pool.precompute(ctx.count);
+  // Awaited after training; a pool closed meanwhile must not be an unhandled rejection first.
+  precomputed?.catch(() => {});
   ctx.log.info(`round ${m.round}: training on ${ctx.trainer.trainCount} examples`);
   let lastQuarter = 0;
   const { type: _, round: __, baseRound: ___, ...settings } = m;
@@ -214,8 +216,8 @@ async function train(
  * Stocks the next round's randomizers on top of this round's from the moment
  * training ends: the wait for the other clients and for the model is idle
  * time, and the pool's top-up steps let this round's encryption go first. A
- * re-announced attempt encrypts with the next round's set, which the next
- * training tops up again. Not after the last round, where nothing
+ * re-announced attempt takes the randomizers stocked for the next round,
+ * and the next training's top-up makes them again. Not after the last round, where nothing
  * would use them while the owner (on the same machine, perhaps) decrypts;
  * not where this client decrypts the aggregate itself (shared-key mode),
  * which would compete with it.

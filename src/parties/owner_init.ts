@@ -115,6 +115,9 @@ export const DEFAULT_MAX_CLIENT_WEIGHT = 60_000;
 /** Packing headroom per client of the default (see {@linkcode defaultMaxTotalWeight}). */
 export const WEIGHT_UNITS_PER_CLIENT = 32;
 
+/** The smallest default packing headroom (see {@linkcode defaultMaxTotalWeight}). */
+export const MIN_DEFAULT_MAX_TOTAL_WEIGHT = 64;
+
 /**
  * The default packing headroom of a federation of `clients`: 32 units per
  * client, rounded up to a power of two (64 for 2 clients, 256 for 5 to 8,
@@ -137,7 +140,8 @@ export const WEIGHT_UNITS_PER_CLIENT = 32;
  * ```
  */
 export function defaultMaxTotalWeight(clients: number): number {
-  return 2 ** Math.max(6, Math.ceil(Math.log2(WEIGHT_UNITS_PER_CLIENT * clients)));
+  const units = 2 ** Math.ceil(Math.log2(WEIGHT_UNITS_PER_CLIENT * clients));
+  return Math.max(MIN_DEFAULT_MAX_TOTAL_WEIGHT, units);
 }
 
 /**
@@ -170,6 +174,13 @@ async function checkTarget(options: InitOptions): Promise<boolean> {
         throw new FlheError("usage", `${name}: '${url}' must be a wss:// URL with --tls`);
       }
     }
+  }
+  if (options.maxTotalWeight !== undefined && options.maxTotalWeight <= options.clients) {
+    // packingWeights gives every member at least 1 within W: a full round would not fit.
+    throw new FlheError(
+      "usage",
+      `--max-total-weight ${options.maxTotalWeight} must exceed --clients ${options.clients}`,
+    );
   }
   const minClients = options.minClients ?? options.clients;
   if (minClients > options.clients) {

@@ -43,11 +43,14 @@ Deno.test("createPool() lets an encryption in while it stocks randomizers", asyn
   const pool = await createPool({ publicKey: keys.publicKey, workers: 1 });
   try {
     const order: string[] = [];
-    const stocking = pool.precompute(2_000).then(() => order.push("stocked"));
+    const stocking = pool.precompute(20_000).then(() => order.push("stocked"));
+    // Ask once the worker is busy with the top-up (20,000 randomizers take
+    // about a second at 512 bits; asking is a message round trip).
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await pool.encrypt(plaintexts([1n], keys.publicKey.plaintextBytes));
     order.push("encrypted");
     await stocking;
-    // The top-up goes in steps: the encryption waited for one, not for 2,000 randomizers.
+    // The top-up goes in steps: the encryption waited for one, not for 20,000 randomizers.
     assert.deepEqual(order, ["encrypted", "stocked"]);
   } finally {
     pool.close();

@@ -123,6 +123,7 @@ Deno.test("owner mode with a real 2048-bit key and the default packing runs a ro
       keyBits: 2048,
       rounds: 1,
       quantBits: DEFAULT_QUANT_BITS,
+      clipRange: 1,
       maxTotalWeight: undefined,
     });
     const { config } = await loadBundle(`${dir}/fed/server`);

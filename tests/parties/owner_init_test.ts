@@ -23,6 +23,12 @@ Deno.test("initFederation() writes the packing headroom of its client count unle
     await smallFederation(`${dir}/given`, { clients: 3, maxTotalWeight: 1000 });
     const given = await loadBundle(`${dir}/given/server`);
     assert.equal(given.config.encoding.maxTotalWeight, 1000);
+    // Every member gets at least 1 within W: W = K could never pack a full round.
+    await assert.rejects(
+      () => smallFederation(`${dir}/tight`, { clients: 3, maxTotalWeight: 3 }),
+      /--max-total-weight 3 must exceed --clients 3/,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/tight`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,7 +8,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { readBigint } from "./bytes.ts";
+import { readBigint } from "../util/bigint_bytes.ts";
 import type { PublicKey } from "./keys.ts";
 import { gcd } from "./modular.ts";
 import { checkCiphertext } from "./paillier.ts";

@@ -26,7 +26,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { sha256Hex } from "../util/hex.ts";
-import { writeBigint } from "./bytes.ts";
+import { writeBigint } from "../util/bigint_bytes.ts";
 import { bitLength, modInv, modPow } from "./modular.ts";
 
 /** Key sizes flhe accepts. 2048 is the default; 3072 follows NIST's 128-bit level. */

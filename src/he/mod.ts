@@ -27,7 +27,7 @@
  * @module
  */
 
-export { readBigint, writeBigint } from "./bytes.ts";
+export { readBigint, writeBigint } from "../util/bigint_bytes.ts";
 export {
   type CodecOptions,
   type CodecParams,

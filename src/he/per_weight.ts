@@ -8,7 +8,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { readBigint, writeBigint } from "./bytes.ts";
+import { readBigint, writeBigint } from "../util/bigint_bytes.ts";
 import { checkWeight, type CodecParams } from "./codec_params.ts";
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { writeBigint } from "./bytes.ts";
+import { writeBigint } from "../util/bigint_bytes.ts";
 import type { PublicKey, SecretKey } from "./keys.ts";
 import type { Randomness } from "./paillier.ts";
 import type { WorkerReply, WorkerRequest } from "./pool_protocol.ts";

@@ -8,7 +8,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { readBigint, writeBigint } from "./bytes.ts";
+import { readBigint, writeBigint } from "../util/bigint_bytes.ts";
 import { PublicKey, SecretKey } from "./keys.ts";
 import {
   addCiphertexts,

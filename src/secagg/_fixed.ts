@@ -36,31 +36,6 @@ export function checkModulus(where: string, modulus: bigint, width: number): voi
   }
 }
 
-/** The value of a lower-case hex digit's char code, as `toString(16)` prints them. */
-function nibble(code: number): number {
-  return code <= 57 ? code - 48 : code - 87;
-}
-
-/**
- * Writes `value` (in `[0, 256^width)`) as `width` big-endian bytes at `offset`.
- *
- * @param value The value.
- * @param out Where to write.
- * @param offset First byte.
- * @param width Bytes.
- */
-export function writeFixed(value: bigint, out: Uint8Array, offset: number, width: number): void {
-  const hex = value.toString(16);
-  let pos = offset + width - 1;
-  let i = hex.length;
-  while (i >= 2) {
-    out[pos--] = (nibble(hex.charCodeAt(i - 2)) << 4) | nibble(hex.charCodeAt(i - 1));
-    i -= 2;
-  }
-  if (i === 1) out[pos--] = nibble(hex.charCodeAt(0));
-  out.fill(0, offset, pos + 1);
-}
-
 /**
  * Compares `width` bytes of `a` at `offset` with `b` (big-endian).
  *

@@ -5,7 +5,8 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { checkModulus, compareFixed, writeFixed } from "./_fixed.ts";
+import { writeBigint } from "../util/bigint_bytes.ts";
+import { checkModulus, compareFixed } from "./_fixed.ts";
 
 /**
  * Adds a mask to packed plaintexts slot by slot, mod `modulus`: the masked
@@ -42,7 +43,7 @@ export function addMask(
     );
   }
   const n = new Uint8Array(width);
-  writeFixed(modulus, n, 0, width);
+  writeBigint(modulus, width, n, 0);
   const out = new Uint8Array(plaintexts.length);
   const count = plaintexts.length / width;
   for (let v = 0; v < count; v++) {

@@ -34,7 +34,8 @@
 import { FlheError } from "../util/error.ts";
 import { CanonicalWriter } from "./_canonical.ts";
 import { checkContext, checkInteger } from "./_checks.ts";
-import { checkModulus, writeFixed } from "./_fixed.ts";
+import { writeBigint } from "../util/bigint_bytes.ts";
+import { checkModulus } from "./_fixed.ts";
 import { fromHex, HEX32_PATTERN } from "./_hex.ts";
 import { canonicalSet, compareClientIds, type SetMember } from "./announced_set.ts";
 import { type ClientPublicKeys, type ClientSecretKeys, exportClientPublicKeys } from "./keys.ts";
@@ -362,6 +363,6 @@ function reduceChunk(
     if (carries[v] !== 0) value += BigInt(carries[v]!) << shift;
     value %= modulus;
     if (value < 0n) value += modulus;
-    writeFixed(value, out, (first + v) * width, width);
+    writeBigint(value, width, out, (first + v) * width);
   }
 }

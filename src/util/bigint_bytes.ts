@@ -1,6 +1,7 @@
 /**
  * Fixed-width big-endian conversion between bigints and bytes: the form in
- * which ciphertexts and plaintexts cross worker and network boundaries.
+ * which ciphertexts, plaintexts and masks cross worker and network
+ * boundaries.
  *
  * @module
  */
@@ -31,7 +32,7 @@ const ascii = new TextEncoder();
  *
  * @example Usage
  * ```ts
- * import { writeBigint } from "./bytes.ts";
+ * import { writeBigint } from "./bigint_bytes.ts";
  * const out = new Uint8Array(4);
  * writeBigint(258n, 4, out, 0); // out = [0, 0, 1, 2]
  * ```
@@ -62,7 +63,7 @@ export function writeBigint(value: bigint, width: number, out: Uint8Array, offse
  *
  * @example Usage
  * ```ts
- * import { readBigint } from "./bytes.ts";
+ * import { readBigint } from "./bigint_bytes.ts";
  * readBigint(new Uint8Array([0, 0, 1, 2]), 0, 4); // 258n
  * ```
  */

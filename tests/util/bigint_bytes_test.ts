@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readBigint, writeBigint } from "./deps.ts";
+import { readBigint, writeBigint } from "../../src/util/bigint_bytes.ts";
 
 Deno.test("writeBigint() and readBigint() round-trip fixed-width big-endian values", () => {
   const values = [0n, 1n, 255n, 256n, 0xabcdefn, (1n << 127n) + 12345n, (1n << 128n) - 1n];

@@ -11,7 +11,12 @@ import { FlheError } from "../util/error.ts";
 import { type Logger, rateLimitedWarn } from "../util/log.ts";
 import { listen, type Listener } from "../net/mod.ts";
 import type { Finisher, Recovered, Strategy } from "../strategy/mod.ts";
-import type { CheckpointStore, RoundRecord, ServerState } from "./server_store.ts";
+import {
+  type CheckpointStore,
+  emptyRoundRecord,
+  type RoundRecord,
+  type ServerState,
+} from "./server_store.ts";
 import {
   type ClientRegistry,
   type ConnectedClient,
@@ -93,7 +98,7 @@ function adopt(state: ServerState, recovered: Recovered, log: Logger): ServerSta
   for (let round = state.closedRounds + 1; round <= recovered.decidedRounds; round++) {
     const found = model?.round === round;
     history.push(
-      emptyRecord(round, found ? undefined : "closed by the owner while the server was away"),
+      emptyRoundRecord(round, found ? undefined : "closed by the owner while the server was away"),
     );
     if (found) {
       models.push({
@@ -127,23 +132,6 @@ async function recover(
     observe({ type: "round", record });
   }
   return adopted;
-}
-
-function emptyRecord(round: number, failed: string | undefined): RoundRecord {
-  const zero = { train: 0, encrypt: 0, upload: 0, aggregate: 0, decrypt: 0, evaluate: 0, round: 0 };
-  return {
-    round,
-    ...(failed ? { failed } : { recovered: true }),
-    participants: [],
-    failures: [],
-    totalWeight: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    uploadBytesPerClient: 0,
-    seconds: zero,
-    loss: NaN,
-    accuracy: NaN,
-  };
 }
 
 /** Sends a (re)connected client the models it lacks, and "done" if all rounds are. */

@@ -47,6 +47,37 @@ export interface RoundRecord {
   readonly accuracy: number;
 }
 
+/**
+ * The record of a round the server did not run itself: one it recovered
+ * from the owner after a restart, or one closed while it was away (`failed`).
+ *
+ * @param round The round.
+ * @param failed Why the round failed; `undefined` for a recovered round.
+ * @returns A record with no participants, bytes or seconds.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptyRoundRecord } from "./server_store.ts";
+ * emptyRoundRecord(3, undefined).recovered; // true
+ * ```
+ */
+export function emptyRoundRecord(round: number, failed: string | undefined): RoundRecord {
+  const zero = { train: 0, encrypt: 0, upload: 0, aggregate: 0, decrypt: 0, evaluate: 0, round: 0 };
+  return {
+    round,
+    ...(failed ? { failed } : { recovered: true }),
+    participants: [],
+    failures: [],
+    totalWeight: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    uploadBytesPerClient: 0,
+    seconds: zero,
+    loss: NaN,
+    accuracy: NaN,
+  };
+}
+
 /** What the server keeps across restarts. */
 export interface ServerState {
   /** The last round closed, finished or failed (0: none). */

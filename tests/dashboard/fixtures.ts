@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RoundRecord } from "../../src/parties/server_store.ts";
+import { emptyRoundRecord, type RoundRecord } from "../../src/parties/server_store.ts";
 import type { FederationInfo } from "../../src/dashboard/mod.ts";
 
 /** A ciphertext as the wire carries it (hex of a 1,024-bit number). */
@@ -66,20 +66,7 @@ export function failedRecord(round: number): RoundRecord {
 
 /** A round whose model a restarted server recovered from the owner. */
 export function recoveredRecord(round: number): RoundRecord {
-  const zero = { train: 0, encrypt: 0, upload: 0, aggregate: 0, decrypt: 0, evaluate: 0, round: 0 };
-  return {
-    round,
-    recovered: true,
-    participants: [],
-    failures: [],
-    totalWeight: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    uploadBytesPerClient: 0,
-    seconds: zero,
-    loss: NaN,
-    accuracy: NaN,
-  };
+  return emptyRoundRecord(round, undefined);
 }
 
 /** Fails if a text holds a ciphertext-like run of hex (longer than a fingerprint) or the token. */

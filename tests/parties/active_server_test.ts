@@ -18,6 +18,7 @@ import { generateOwnerSigningKey, sealModel, signModel } from "../../src/secagg/
 import { toHex } from "../../src/util/hex.ts";
 import type { RoundRecord } from "../../src/parties/server.ts";
 import {
+  correlation,
   type Party,
   QUICK_CLIENT_ARGS,
   readModel,
@@ -175,20 +176,6 @@ Deno.test("active server: the overflow probe is decrypted once, answered without
     assert.deepEqual(await readModel(`${f.fed}/client-1/state/model.f32`), final);
   });
 });
-
-/** Pearson correlation of two equally long number lists. */
-function correlation(a: number[], b: number[]): number {
-  const mean = (x: number[]) => x.reduce((s, v) => s + v, 0) / x.length;
-  const ma = mean(a);
-  const mb = mean(b);
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
 
 /** The packed slots of decrypted ciphertexts, as numbers (the owner's view). */
 async function slots(fed: string, ciphertexts: Uint8Array): Promise<number[]> {

@@ -165,6 +165,21 @@ export async function readModel(path: string): Promise<Float32Array> {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
+/** Pearson correlation of two equally long vectors. */
+export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ma = 0, mb = 0;
+  for (let i = 0; i < a.length; i++) (ma += a[i]!, mb += b[i]!);
+  ma /= a.length;
+  mb /= b.length;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb);
+    saa += (a[i]! - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
 /** Largest absolute difference of two vectors. */
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;

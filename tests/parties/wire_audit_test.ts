@@ -10,6 +10,7 @@ import {
 } from "../../src/he/mod.ts";
 import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
 import {
+  correlation,
   freePort,
   type Party,
   QUICK_CLIENT_ARGS,
@@ -76,21 +77,6 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 function hexBytes(x: bigint): Uint8Array {
   const hex = x.toString(16).padStart(Math.ceil(x.toString(16).length / 2) * 2, "0");
   return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
-}
-
-/** Pearson correlation of two equally long vectors. */
-function correlation(a: Float32Array, b: Float32Array): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) (ma += a[i]!, mb += b[i]!);
-  ma /= a.length;
-  mb /= b.length;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 /**

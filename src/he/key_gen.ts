@@ -6,11 +6,11 @@
  * @module
  */
 
-import { prime } from "bigint-crypto-utils";
 import { FlheError } from "../util/error.ts";
 import { KEY_KIND_NAMES, type KeyKind, type KeyPair, PublicKey, SecretKey } from "./keys.ts";
 import { bitLength, gcd, nthPowerCrt, randomBelow } from "./modular.ts";
 import { generateSubgroupKeyPair } from "./subgroup_key_gen.ts";
+import { randomPrime } from "./prime.ts";
 
 /** Options of {@linkcode generateKeyPair}. */
 export interface KeyOptions {
@@ -61,7 +61,7 @@ export async function generateKeyPair(
   for (;;) {
     // bigint-crypto-utils searches with one worker per core but one: on two
     // cores a single search leaves a core idle, so both run at once.
-    const [p, q] = await Promise.all([prime(keyBits / 2), prime(keyBits / 2)]);
+    const [p, q] = await Promise.all([randomPrime(keyBits / 2), randomPrime(keyBits / 2)]);
     const n = p * q;
     if (p === q || bitLength(n) !== keyBits || gcd(n, (p - 1n) * (q - 1n)) !== 1n) continue;
     const publicKey = new PublicKey(n, djnBase(n, p, q));

@@ -7,8 +7,9 @@
  * @module
  */
 
-import { isProbablyPrime, prime } from "bigint-crypto-utils";
+import { isProbablyPrime } from "bigint-crypto-utils";
 import { FlheError } from "../util/error.ts";
+import { randomPrime } from "./prime.ts";
 import {
   type KeyPair,
   PublicKey,
@@ -130,8 +131,8 @@ export async function generateSubgroupKeyPair(keyBits: number): Promise<KeyPair>
   const half = keyBits / 2;
   const smallBits = subgroupExponentBits(keyBits) / 2;
   for (;;) {
-    const p0 = await prime(smallBits);
-    const q0 = await prime(smallBits);
+    const p0 = await randomPrime(smallBits);
+    const q0 = await randomPrime(smallBits);
     if (p0 === q0) continue;
     const p = await primeAboveFactor(half, p0);
     const q = await primeAboveFactor(half, q0);

@@ -8,9 +8,11 @@
 import { FlheError } from "./error.ts";
 
 /**
- * Writes a file atomically: a temporary file beside it (created with `mode`
- * and synced to disk) is renamed over the target, so readers never see half
- * a file and a crash leaves the old content or the new, never an empty file.
+ * Writes a file atomically and durably: a temporary file beside it (created
+ * with `mode` and synced to disk) is renamed over the target and the folder
+ * is synced, so readers never see half a file, and a crash or power loss
+ * leaves the old content or the new, never an empty file nor a rolled-back
+ * rename after the call returned.
  *
  * @param path Target path.
  * @param data Bytes or text.
@@ -46,6 +48,23 @@ export async function writeFileAtomic(
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
+  }
+  await syncDirectory(path);
+}
+
+/**
+ * Syncs the folder holding `path`, so that a rename into it survives a power
+ * loss (without it the folder's entry may still name the old file).
+ */
+async function syncDirectory(path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+  if (Deno.build.os === "windows") return;
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
   }
 }
 

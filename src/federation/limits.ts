@@ -107,6 +107,28 @@ export function maxFrameBytes(config: FederationConfig, publicKey: PublicKey): n
 }
 
 /**
+ * The largest frame that carries every member's update at once: the
+ * owner's decrypt request, and the model of updates a shared-key client
+ * multiplies itself (protocol v3 sends the signed updates, never a product).
+ *
+ * @param config The federation.
+ * @param publicKey Its public key.
+ * @returns Bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { maxSetFrameBytes } from "./limits.ts";
+ * declare const config: import("./bundle.ts").FederationConfig;
+ * declare const key: import("../he/mod.ts").PublicKey;
+ * maxSetFrameBytes(config, key);
+ * ```
+ */
+export function maxSetFrameBytes(config: FederationConfig, publicKey: PublicKey): number {
+  const width = config.strategy === "fedavg" ? 4 : publicKey.ciphertextBytes;
+  return config.clients * updateCount(config) * width + HEADER_ROOM_BYTES;
+}
+
+/**
  * The sum of a set's packing weights: the divisor of the round's mean, which
  * every party derives from the signed set alone.
  *

@@ -14,6 +14,7 @@ import { FlheError } from "../util/error.ts";
 import type { JsonFields } from "../util/fs.ts";
 import type {
   AnnounceMessage,
+  Contribution,
   DecryptMessage,
   DoneMessage,
   ErrorMessage,
@@ -135,13 +136,6 @@ function parseFit(f: JsonFields): FitMessage {
     type: "fit",
     round: f.number("round", 1, MAX_ROUND),
     baseRound: f.number("baseRound", 0, MAX_ROUND),
-    epochs: f.number("epochs", 1, 1000),
-    batchSize: f.number("batchSize", 1, 65_536),
-    optimizer: f.oneOf("optimizer", ["sgd", "momentum", "nesterov", "adam"]),
-    learningRate: f.number("learningRate", 1e-9, 100, false),
-    momentum: f.number("momentum", 0, 0.999999, false),
-    schedule: f.oneOf("schedule", ["constant", "cosine"]),
-    seed: f.number("seed", 0, 2 ** 32 - 1),
   };
 }
 
@@ -150,9 +144,8 @@ function parseReady(f: JsonFields): ReadyMessage {
     type: "ready",
     round: f.number("round", 1, MAX_ROUND),
     weight: f.number("weight", 1, MAX_WEIGHT),
-    trainLoss: f.number("trainLoss", 0, 1e9, false),
-    trainAccuracy: f.number("trainAccuracy", 0, 1, false),
     trainSeconds: f.number("trainSeconds", 0, 1e7, false),
+    contributed: setMembers(f, "contributed"),
   };
 }
 
@@ -160,7 +153,6 @@ function parseAnnounce(f: JsonFields): AnnounceMessage {
   return {
     type: "announce",
     round: f.number("round", 1, MAX_ROUND),
-    attempt: f.number("attempt", 1, 2),
     set: setMembers(f),
   };
 }
@@ -169,7 +161,6 @@ function parseUpdate(f: JsonFields, payload: Uint8Array): UpdateMessage {
   return {
     type: "update",
     round: f.number("round", 1, MAX_ROUND),
-    attempt: f.number("attempt", 1, 2),
     count: f.number("count", 1, MAX_COUNT),
     weight: f.number("weight", 1, MAX_WEIGHT),
     encryptSeconds: f.number("encryptSeconds", 0, 1e7, false),
@@ -183,7 +174,9 @@ function parseModel(f: JsonFields, payload: Uint8Array): ModelMessage {
     type: "model",
     round: f.number("round", 1, MAX_ROUND),
     baseRound: f.number("baseRound", 0, MAX_ROUND),
-    kind: f.oneOf("kind", ["sealed", "aggregate", "plain"]),
+    kind: f.oneOf("kind", ["sealed", "updates", "plain"]),
+    set: setMembers(f),
+    contributions: contributions(f),
     totalWeight: f.number("totalWeight", 1, MAX_WEIGHT),
     contributors: f.number("contributors", 0, MAX_SET),
     evaluate: f.boolean("evaluate"),
@@ -207,13 +200,9 @@ function parseDecrypt(f: JsonFields, payload: Uint8Array): DecryptMessage {
   return {
     type: "decrypt",
     round: f.number("round", 1, MAX_ROUND),
-    attempt: f.number("attempt", 1, 2),
+    baseRound: f.number("baseRound", 0, MAX_ROUND),
     set: setMembers(f),
-    contributions: f.objectList("contributions", MAX_SET).map((c) => ({
-      id: c.string("id", CLIENT_ID),
-      digest: c.string("digest", HEX64),
-      signature: c.string("signature", REQUIRED_SIGNATURE),
-    })),
+    contributions: contributions(f),
     count: f.number("count", 1, MAX_COUNT),
     payload,
   };
@@ -229,10 +218,18 @@ function parseSealed(f: JsonFields, payload: Uint8Array): SealedMessage {
   };
 }
 
-/** The `set` field of an announcement or a decrypt request. */
-function setMembers(f: JsonFields): SetMember[] {
-  return f.objectList("set", MAX_SET).map((m) => ({
+/** A set field (`set` of an announcement, a model or a decrypt request; `contributed` of ready). */
+function setMembers(f: JsonFields, field = "set"): SetMember[] {
+  return f.objectList(field, MAX_SET).map((m) => ({
     id: m.string("id", CLIENT_ID),
     weight: m.number("weight", 1, MAX_WEIGHT),
+  }));
+}
+
+/** The members' signatures of a decrypt request or a model of updates. */
+function contributions(f: JsonFields): Contribution[] {
+  return f.objectList("contributions", MAX_SET).map((c) => ({
+    id: c.string("id", CLIENT_ID),
+    signature: c.string("signature", REQUIRED_SIGNATURE),
   }));
 }

@@ -46,20 +46,17 @@ export interface WelcomeMessage {
   readonly rounds: number;
 }
 
-/** The server asks a client to train and send its update for a round. */
+/**
+ * The server asks a client to train for a round. Only which round and from
+ * which model: how to train comes from the owner-signed federation settings
+ * and the shuffle seed from the client's own randomness (protocol v3), so
+ * the server cannot steer training.
+ */
 export interface FitMessage {
   readonly type: "fit";
   readonly round: number;
   /** The round of the global model to train from (0: the initial model). */
   readonly baseRound: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: "sgd" | "momentum" | "nesterov" | "adam";
-  readonly learningRate: number;
-  readonly momentum: number;
-  readonly schedule: "constant" | "cosine";
-  /** Seed of this round's local shuffles. */
-  readonly seed: number;
 }
 
 /** A member of an announced set and its weight. */
@@ -70,27 +67,31 @@ export interface SetMember {
   readonly weight: number;
 }
 
-/** A client has trained and is ready to contribute to a round. */
+/**
+ * A client has trained and is ready to contribute to a round. Nothing about
+ * its data travels here beyond its declared weight (no loss, no accuracy).
+ */
 export interface ReadyMessage {
   readonly type: "ready";
   readonly round: number;
   /** The weight the client will contribute with (its capped example count). */
   readonly weight: number;
-  readonly trainLoss: number;
-  readonly trainAccuracy: number;
   readonly trainSeconds: number;
+  /**
+   * The set this client already contributed to from the same base model
+   * (empty if none): it will contribute from that model to this set only.
+   */
+  readonly contributed: readonly SetMember[];
 }
 
 /**
  * The server announces who contributes to a round. Clients mask their update
- * with respect to exactly this set; attempt 2 is the one re-announcement
- * allowed after a member failed to upload.
+ * with respect to exactly this set and the model they trained from; a client
+ * joins at most one set per base model.
  */
 export interface AnnounceMessage {
   readonly type: "announce";
   readonly round: number;
-  /** 1, or 2 for the re-announcement. */
-  readonly attempt: number;
   /** The contributors, sorted by id. */
   readonly set: readonly SetMember[];
 }
@@ -99,8 +100,6 @@ export interface AnnounceMessage {
 export interface UpdateMessage {
   readonly type: "update";
   readonly round: number;
-  /** The announcement this update answers. */
-  readonly attempt: number;
   /** Number of ciphertexts in the payload. */
   readonly count: number;
   /** The client's integer weight, as announced. */
@@ -116,14 +115,19 @@ export interface UpdateMessage {
 export interface ModelMessage {
   readonly type: "model";
   readonly round: number;
-  /** The round of the model a summed update applies to (sums only; 0 for sealed). */
+  /** The round of the model the updates apply to (updates only; 0 for sealed). */
   readonly baseRound: number;
   /**
    * `sealed`: the new model, AES-GCM under the group key (owner mode);
-   * `aggregate`: the summed ciphertexts (shared-key mode);
+   * `updates`: every member's signed ciphertexts, one after the other in set
+   * order, which each client checks and multiplies itself (shared-key mode);
    * `plain`: the weighted sum of updates as float32 (plaintext FedAvg, for comparison only).
    */
-  readonly kind: "sealed" | "aggregate" | "plain";
+  readonly kind: "sealed" | "updates" | "plain";
+  /** The members whose updates the payload holds (`updates` only; empty otherwise). */
+  readonly set: readonly SetMember[];
+  /** Their signatures, in set order (`updates` only; empty otherwise). */
+  readonly contributions: readonly Contribution[];
   /** Sum of the weights of the contributors. */
   readonly totalWeight: number;
   /** Number of clients in the aggregate (0: not known, a recovered model). */
@@ -152,27 +156,34 @@ export interface DoneMessage {
   readonly rounds: number;
 }
 
-/** One signed contribution, as the owner checks it. */
+/**
+ * One member's signature over its contribution. The digest it signs is not
+ * sent: the receiver hashes the member's ciphertexts itself.
+ */
 export interface Contribution {
   /** Client id. */
   readonly id: string;
-  /** SHA-256 (hex) of the client's ciphertexts. */
-  readonly digest: string;
   /** Its Ed25519 signature (hex). */
   readonly signature: string;
 }
 
-/** The server asks the owner to decrypt a round's aggregate. */
+/**
+ * The server asks the owner to decrypt a round: it sends every member's
+ * ciphertexts, never a product, so that the owner multiplies exactly what
+ * the members signed.
+ */
 export interface DecryptMessage {
   readonly type: "decrypt";
   readonly round: number;
-  /** The announcement the contributions answer. */
-  readonly attempt: number;
+  /** The round of the model the members trained from. */
+  readonly baseRound: number;
   /** The announced set. */
   readonly set: readonly SetMember[];
-  /** One signed contribution per member of the set. */
+  /** One signature per member of the set, in set order. */
   readonly contributions: readonly Contribution[];
+  /** Ciphertexts per member. */
   readonly count: number;
+  /** The members' ciphertexts, one update after the other, in set order. */
   readonly payload: Uint8Array;
 }
 

@@ -18,13 +18,14 @@ import {
   type Bundle,
   clientWeightCap,
   federationCodec,
-  maxFrameBytes,
+  maxSetFrameBytes,
   updateCount,
 } from "../federation/mod.ts";
 import { type ClientCrypto, type Contributor, createContributor } from "./client_round.ts";
 import { takeModel } from "./client_model.ts";
 import { createTrainer, type Trainer } from "./trainer.ts";
 import { createClientStateStore, type HeldModel } from "./client_state.ts";
+import { type ContributionLedger, openLedger } from "./client_ledger.ts";
 import { trySend } from "./collect.ts";
 
 /** Options of {@linkcode runClient}. */
@@ -160,7 +161,7 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
   const { id, shard, token } = checkClientBundle(bundle);
   const store = createClientStateStore(`${bundle.dir}/state`, bundle.initialModel!);
   let held = await store.load();
-  const contributedRound = await store.loadContributed();
+  const ledger = await openLedger(`${bundle.dir}/state`);
   const trainer = await startTrainer(options, shard);
   let crypto: ClientCrypto | undefined;
   try {
@@ -171,15 +172,13 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
     crypto = await clientCrypto(bundle, options.workers);
     const contributor = createContributor({
       id,
-      shard,
       config: bundle.config,
       peers: bundle.peers,
       weightCap: clientWeightCap(bundle.config),
       count: updateCount(bundle.config),
       trainer,
       crypto,
-      contributedRound,
-      recordContribution: (round) => store.saveContributed(round),
+      ledger,
       log,
     });
     const parts: ClientParts = {
@@ -192,7 +191,7 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       log,
     };
     const rounds: ClientRound[] = [];
-    const session = createSession(parts, () => held, async (next) => {
+    const session = createSession(parts, ledger, () => held, async (next) => {
       held = next;
       await store.save(next);
     }, rounds);
@@ -209,6 +208,7 @@ type Handle = (channel: Channel, m: Message) => Promise<"done" | void>;
 /** The handler of one message, with the client's state. */
 function createSession(
   parts: ClientParts,
+  ledger: ContributionLedger,
   held: () => HeldModel,
   hold: (next: HeldModel) => Promise<void>,
   rounds: ClientRound[],
@@ -222,6 +222,8 @@ function createSession(
     pool: bundle.config.mode === "shared-key" ? parts.pool : undefined,
     publicKey: bundle.publicKey,
     codec: federationCodec(bundle.config),
+    weightCap: clientWeightCap(bundle.config),
+    ledger,
     signedSet: contributor.signedSet,
   };
   const steps: Partial<Record<Message["type"], Handle>> = {
@@ -305,7 +307,7 @@ async function connectAndServe(
   const { bundle, log } = options;
   const url = options.serverUrl ?? bundle.config.serverUrl;
   const connectTimeoutMs = options.connectTimeoutMs ?? 600_000;
-  const frameBytes = maxFrameBytes(bundle.config, bundle.publicKey);
+  const frameBytes = maxSetFrameBytes(bundle.config, bundle.publicKey);
   for (;;) {
     const channel = await retry(
       () =>

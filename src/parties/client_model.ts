@@ -1,9 +1,11 @@
 /**
  * How a client takes a round's model: only the kind its mode allows. Owner
  * mode: a model sealed under the group key and signed by the owner, any
- * round newer than the one held. Shared-key mode: the encrypted sum, which
- * the client decrypts and applies to the model it was computed from.
- * Plaintext runs: the float sum. Anything else is refused, nothing applied.
+ * round newer than the one held. Shared-key mode: every member's signed
+ * ciphertexts, which the client checks against the signatures, multiplies
+ * and decrypts itself (each round at most once), and applies to the model
+ * they were trained from. Plaintext runs: the float sum. Anything else is
+ * refused, nothing applied.
  *
  * @module
  */
@@ -19,9 +21,17 @@ import {
 } from "../he/mod.ts";
 import { applyUpdate } from "../nn/mod.ts";
 import type { ModelMessage, SetMember } from "../net/mod.ts";
-import { openModel, verifyModel } from "../secagg/mod.ts";
-import { type FederationConfig, packingTotal, type Peers, updateCount } from "../federation/mod.ts";
+import { openModel, verifyContribution, verifyModel } from "../secagg/mod.ts";
+import {
+  type FederationConfig,
+  packingTotal,
+  peerKeys,
+  type Peers,
+  updateCount,
+} from "../federation/mod.ts";
 import type { HeldModel } from "./client_state.ts";
+import type { ContributionLedger } from "./client_ledger.ts";
+import { modelDigest } from "./model_digest.ts";
 
 /** What a client needs to take models. */
 export interface ModelContext {
@@ -29,10 +39,14 @@ export interface ModelContext {
   readonly peers: Peers;
   /** The AES-GCM group key (owner mode). */
   readonly groupKey?: CryptoKey;
-  /** Decrypts aggregates (shared-key mode). */
+  /** Multiplies and decrypts the members' updates (shared-key mode). */
   readonly pool?: PaillierPool;
   readonly publicKey: PublicKey;
   readonly codec: CodecParams;
+  /** Largest weight any client may declare. */
+  readonly weightCap: number;
+  /** Where this client records each round it decrypts. */
+  readonly ledger: ContributionLedger;
   /** The set this client signed for a round, if it contributed. */
   readonly signedSet: (round: number) => readonly SetMember[] | undefined;
 }
@@ -65,7 +79,7 @@ export async function takeModel(
     ? "plain"
     : config.mode === "owner"
     ? "sealed"
-    : "aggregate";
+    : "updates";
   if (m.kind !== expected) {
     throw new FlheError(
       "protocol",
@@ -80,8 +94,7 @@ export async function takeModel(
       `model of round ${m.round} applies to round ${m.baseRound}, but this client holds round ${held.round}`,
     );
   }
-  checkTotalWeight(ctx, m);
-  const mean = m.kind === "aggregate" ? await decryptMean(ctx, m) : plainMean(ctx, m);
+  const mean = m.kind === "updates" ? await decryptMean(ctx, m, held) : plainMean(ctx, m);
   return { round: m.round, weights: applyUpdate(held.weights, mean) };
 }
 
@@ -105,43 +118,95 @@ async function openSealed(ctx: ModelContext, m: ModelMessage): Promise<Float32Ar
   );
 }
 
-function checkTotalWeight(ctx: ModelContext, m: ModelMessage): void {
-  if (m.totalWeight > ctx.config.encoding.maxTotalWeight) {
-    throw new FlheError(
-      "protocol",
-      `model total weight ${m.totalWeight} exceeds maxTotalWeight ${ctx.config.encoding.maxTotalWeight}`,
-    );
+/** The set of a model of updates: well formed, and the one this client signed, if it did. */
+function checkModelSet(ctx: ModelContext, m: ModelMessage): void {
+  const refuse = (why: string) => new FlheError("protocol", `model of round ${m.round}: ${why}`);
+  const ids = m.set.map((s) => s.id);
+  if (new Set(ids).size !== ids.length) throw refuse("the set lists a client twice");
+  if (ids.length < ctx.config.minClients) {
+    throw refuse(`${ids.length} members, fewer than minClients ${ctx.config.minClients}`);
   }
-  const signed = ctx.signedSet(m.round);
-  const total = signed &&
-    packingTotal(signed, ctx.config.encoding.maxTotalWeight);
-  if (total !== undefined && total !== m.totalWeight) {
-    throw new FlheError(
-      "protocol",
-      `model total weight ${m.totalWeight} differs from the ${total} of the set this client signed`,
-    );
+  const stranger = ids.find((id) => !peerKeys(ctx.peers, id));
+  if (stranger) throw refuse(`${stranger} is not a client of this federation`);
+  const heavy = m.set.find((s) => s.weight > ctx.weightCap);
+  if (heavy) throw refuse(`${heavy.id} has weight ${heavy.weight}, above the cap ${ctx.weightCap}`);
+  if (
+    m.contributions.length !== ids.length || m.contributions.some((c, i) => c.id !== ids[i])
+  ) {
+    throw refuse("the signatures are not one per member, in set order");
   }
+  const mine = ctx.signedSet(m.round);
+  const key = (set: readonly SetMember[]) =>
+    set.map((s) => `${s.id}:${s.weight}`).sort().join(",");
+  if (mine && key(mine) !== key(m.set)) throw refuse("not the set this client signed");
 }
 
-async function decryptMean(ctx: ModelContext, m: ModelMessage): Promise<Float32Array> {
-  if (!ctx.pool) {
-    throw new FlheError("protocol", "an encrypted sum, but this client cannot decrypt");
+/**
+ * Checks every member's signature over its own slice of the payload (for
+ * this round, the model this client holds and the set), multiplies the
+ * slices and decrypts the product: the server can make a client apply only
+ * a sum the members signed, and each round is decrypted at most once.
+ */
+async function decryptMean(
+  ctx: ModelContext,
+  m: ModelMessage,
+  held: HeldModel,
+): Promise<Float32Array> {
+  if (!ctx.pool) throw new FlheError("protocol", "updates to multiply, but this client cannot decrypt");
+  if (m.round <= ctx.ledger.decryptedRound) {
+    throw new FlheError(
+      "protocol",
+      `model of round ${m.round} refused: this client decrypted round ${ctx.ledger.decryptedRound} already`,
+    );
   }
-  // Checked like the server checks updates: the server is not trusted.
-  checkCiphertexts(
-    ctx.publicKey,
-    m.payload,
-    updateCount(ctx.config),
-    `aggregate of round ${m.round}`,
-  );
-  const plaintexts = await ctx.pool.decrypt(m.payload.slice());
-  return decodeMean(
-    plaintexts,
-    ctx.config.parameterCount,
-    m.totalWeight,
-    ctx.publicKey.n,
-    ctx.codec,
-  );
+  checkModelSet(ctx, m);
+  const count = updateCount(ctx.config);
+  const bytes = count * ctx.publicKey.ciphertextBytes;
+  if (m.payload.length !== bytes * m.set.length) {
+    throw new FlheError(
+      "protocol",
+      `model of round ${m.round}: ${m.payload.length} bytes, expected ${m.set.length} updates of ${bytes}`,
+    );
+  }
+  const base = await modelDigest(held.weights);
+  const slices: Uint8Array[] = [];
+  for (const [i, member] of m.set.entries()) {
+    const slice = m.payload.subarray(i * bytes, (i + 1) * bytes);
+    checkCiphertexts(ctx.publicKey, slice, count, `update of ${member.id} in round ${m.round}`);
+    const ok = await verifyContribution(peerKeys(ctx.peers, member.id)!.verifyKey, {
+      context: ctx.config.fingerprint,
+      round: m.round,
+      baseRound: m.baseRound,
+      base,
+      set: m.set,
+      id: member.id,
+      weight: member.weight,
+      digest: await sha256Hex(slice),
+    }, fromHex(m.contributions[i]!.signature, "signature"));
+    if (!ok) {
+      throw new FlheError(
+        "protocol",
+        `model of round ${m.round}: the signature of ${member.id} does not verify for its update, this round, set and base model`,
+      );
+    }
+    slices.push(slice.slice());
+  }
+  // Burned before decrypting: whatever happens next, no second decryption of this round.
+  await ctx.ledger.recordDecryption(m.round);
+  const product = await ctx.pool.aggregate(slices);
+  const plaintexts = await ctx.pool.decrypt(product);
+  try {
+    return decodeMean(
+      plaintexts,
+      ctx.config.parameterCount,
+      packingTotal(m.set, ctx.config.encoding.maxTotalWeight),
+      ctx.publicKey.n,
+      ctx.codec,
+    );
+  } catch {
+    // Which slot failed is secret-derived: say only that it failed.
+    throw new FlheError("protocol", `model of round ${m.round} refused: the sum does not decode`);
+  }
 }
 
 function plainMean(ctx: ModelContext, m: ModelMessage): Float32Array {

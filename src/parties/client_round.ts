@@ -1,11 +1,12 @@
 /**
- * A client's part of a round, in two steps. On "fit": train from the held
- * model and say "ready" with the client's weight. On "announce": check the
- * announced set, encode the update with the packing weight the set gives this
- * client, mask it with respect
- * to exactly that set, encrypt, sign and upload. Every answer is remembered
- * for the round, so a repeated request (a restarted server) gets the very
- * same bytes, and no two different sets are ever masked for one attempt.
+ * A client's part of a round, in two steps (protocol v3). On "fit": train
+ * from the held model with the federation's settings and a seed of the
+ * client's own, and say "ready" with the client's weight. On "announce":
+ * check the announced set, encode the update with the packing weight the
+ * set gives this client, mask it for exactly that set and base model,
+ * encrypt, record it in the contribution ledger (on disk) and only then
+ * upload it signed. From a base model it already contributed from, a
+ * client answers only the very same set, with the very same ciphertexts.
  *
  * @module
  */
@@ -24,6 +25,8 @@ import type {
 import { addMask, type ClientSecretKeys, maskVector, signContribution } from "../secagg/mod.ts";
 import { type FederationConfig, packingWeights, peerKeys, type Peers } from "../federation/mod.ts";
 import type { Trainer } from "./trainer.ts";
+import type { ContributionLedger, LedgerEntry } from "./client_ledger.ts";
+import { modelDigest } from "./model_digest.ts";
 
 /** The HE parts of a client (absent in plaintext runs). */
 export interface ClientCrypto {
@@ -39,7 +42,6 @@ export interface ClientCrypto {
 /** What a contributor needs. */
 export interface ContributorContext {
   readonly id: string;
-  readonly shard: number;
   readonly config: FederationConfig;
   readonly peers: Peers;
   /** Largest weight any client may declare. */
@@ -49,11 +51,16 @@ export interface ContributorContext {
   /** Trains in a worker, on this client's share. */
   readonly trainer: Trainer;
   readonly crypto?: ClientCrypto;
-  /** The last round this client uploaded for, in any earlier run. */
-  readonly contributedRound: number;
-  /** Records a round as contributed to, before its upload leaves. */
-  readonly recordContribution: (round: number) => Promise<void>;
+  /** What this client contributed from each base model, across restarts. */
+  readonly ledger: ContributionLedger;
   readonly log: Logger;
+}
+
+/** The model a client trains from. */
+export interface BaseModel {
+  /** Its round (0: the initial model). */
+  readonly round: number;
+  readonly weights: Float32Array;
 }
 
 /** The steps of a client's round. */
@@ -62,41 +69,45 @@ export interface Contributor {
    * Trains for a round (or repeats the answer already given for it).
    *
    * @param m The fit request.
-   * @param held The round and weights of the model the client holds.
+   * @param held The model the client holds.
    * @returns The ready message to send.
    * @throws {FlheError} `protocol` if the request cannot be honoured.
    */
-  fit(m: FitMessage, held: { round: number; weights: Float32Array }): Promise<ReadyMessage>;
+  fit(m: FitMessage, held: BaseModel): Promise<ReadyMessage>;
   /**
-   * Masks, encrypts and signs the update for an announced set.
+   * Masks, encrypts, records and signs the update for an announced set.
    *
    * @param a The announcement.
    * @returns The update to send.
    * @throws {FlheError} `protocol` naming what is wrong with the announcement.
    */
   announce(a: AnnounceMessage): Promise<UpdateMessage>;
-  /** The set this client last signed for a round, if any. */
+  /** The set this client signed for a round, if any. */
   signedSet(round: number): readonly SetMember[] | undefined;
 }
 
 interface RoundWork {
   readonly round: number;
+  readonly baseRound: number;
+  /** SHA-256 of the base model. */
+  readonly base: string;
   readonly ready: ReadyMessage;
-  /** The update, `w_k - w_t`. */
-  readonly update: Float32Array;
-  /** Answers by attempt: the set's key and the update sent. */
-  readonly answers: Map<
-    number,
-    { readonly setKey: string; readonly update: UpdateMessage; readonly set: readonly SetMember[] }
-  >;
+  /** The update, `w_k - w_t` (absent when the base was contributed from before). */
+  readonly update?: Float32Array;
+  /** The answer given to this round's announcement. */
+  answer?: { readonly setKey: string; readonly set: readonly SetMember[]; readonly update: UpdateMessage };
 }
 
-const setKey = (set: readonly SetMember[]) => set.map((m) => `${m.id}:${m.weight}`).join(",");
+const setKey = (set: readonly SetMember[]) =>
+  [...set].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    .map((m) => `${m.id}:${m.weight}`).join(",");
+
+const setNames = (set: readonly SetMember[]) => set.map((m) => m.id).join(", ");
 
 /**
  * Creates the contributor.
  *
- * @param ctx Identity, data, model, crypto.
+ * @param ctx Identity, data, model, crypto, ledger.
  * @returns The steps.
  *
  * @example Usage
@@ -108,16 +119,12 @@ const setKey = (set: readonly SetMember[]) => set.map((m) => `${m.id}:${m.weight
  */
 export function createContributor(ctx: ContributorContext): Contributor {
   let work: RoundWork | undefined;
-  let contributed = ctx.contributedRound;
   const weight = Math.min(ctx.trainer.trainCount, ctx.weightCap);
   return {
     async fit(m, held) {
-      if (work?.round === m.round) return work.ready;
-      if (work && m.round < work.round) {
-        throw new FlheError(
-          "protocol",
-          `fit for round ${m.round}, but round ${work.round} is past`,
-        );
+      if (work?.round === m.round && work.baseRound === m.baseRound) return work.ready;
+      if (work && m.round <= work.round) {
+        throw new FlheError("protocol", `fit for round ${m.round}, but round ${work.round} is past`);
       }
       if (m.baseRound !== held.round) {
         throw new FlheError(
@@ -125,8 +132,21 @@ export function createContributor(ctx: ContributorContext): Contributor {
           `fit asks to train from the model of round ${m.baseRound}, but this client holds round ${held.round}`,
         );
       }
-      const { update, ready } = await train(ctx, m, held.weights, weight);
-      work = { round: m.round, ready, update, answers: new Map() };
+      const base = await modelDigest(held.weights);
+      const earlier = await ctx.ledger.get(base);
+      if (earlier) {
+        ctx.log.info(
+          `round ${m.round}: already contributed from the model of round ${held.round}; ready for the same set only (${
+            setNames(earlier.set)
+          })`,
+        );
+        const ready = readyMessage(m.round, earlier.weight, 0, earlier.set);
+        work = { round: m.round, baseRound: held.round, base, ready };
+        return ready;
+      }
+      const trained = await train(ctx, m, held.weights);
+      const ready = readyMessage(m.round, weight, trained.seconds, []);
+      work = { round: m.round, baseRound: held.round, base, ready, update: trained.update };
       return ready;
     },
     async announce(a) {
@@ -138,40 +158,50 @@ export function createContributor(ctx: ContributorContext): Contributor {
           }`,
         );
       }
-      checkSet(ctx, a, weight);
+      checkSet(ctx, a, work.ready.weight);
       const key = setKey(a.set);
-      const previous = work.answers.get(a.attempt);
-      if (previous) {
-        if (previous.setKey === key) return previous.update;
+      if (work.answer) {
+        if (work.answer.setKey === key) return work.answer.update;
+        throw new FlheError("protocol", `a second set for round ${a.round} is refused`);
+      }
+      const entry = await ctx.ledger.get(work.base) ?? await contribute(ctx, work, a);
+      if (setKey(entry.set) !== key) {
         throw new FlheError(
           "protocol",
-          `a different set for attempt ${a.attempt} of round ${a.round}`,
+          `already contributed from the model of round ${work.baseRound} to the set ${
+            setNames(entry.set)
+          }; another set from the same model is refused`,
         );
       }
-      checkAttempt(ctx, work, a);
-      if (contributed < a.round) {
-        await ctx.recordContribution(a.round);
-        contributed = a.round;
-      }
-      const update = await maskAndSeal(ctx, work, a);
-      work.answers.set(a.attempt, { setKey: key, update, set: a.set });
+      const update = await signed(ctx, a, entry);
+      work.answer = { setKey: key, set: a.set, update };
       return update;
     },
     signedSet(round) {
-      if (work?.round !== round) return undefined;
-      const attempts = [...work.answers.keys()].sort();
-      const last = attempts.at(-1);
-      return last === undefined ? undefined : work.answers.get(last)!.set;
+      return work?.round === round ? work.answer?.set : undefined;
     },
   };
+}
+
+function readyMessage(
+  round: number,
+  weight: number,
+  trainSeconds: number,
+  contributed: readonly SetMember[],
+): ReadyMessage {
+  return { type: "ready", round, weight, trainSeconds, contributed };
+}
+
+/** A fresh 32-bit shuffle seed from the client's own CSPRNG: the server never chooses it. */
+function ownSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
 async function train(
   ctx: ContributorContext,
   m: FitMessage,
   base: Float32Array,
-  weight: number,
-): Promise<{ update: Float32Array; ready: ReadyMessage }> {
+): Promise<{ update: Float32Array; seconds: number }> {
   // Randomizers do not depend on the update: normally stocked while this
   // client waited; else the workers make them while it trains.
   const precomputed = ctx.crypto?.pool.precompute(ctx.count);
@@ -179,10 +209,9 @@ async function train(
   precomputed?.catch(() => {});
   ctx.log.info(`round ${m.round}: training on ${ctx.trainer.trainCount} examples`);
   let lastQuarter = 0;
-  const { type: _, round: __, baseRound: ___, ...settings } = m;
   const result = await ctx.trainer.train(
     base,
-    { ...settings, seed: m.seed ^ ctx.shard },
+    { ...ctx.config.training, seed: ownSeed() },
     (done, total) => {
       const quarter = Math.floor((4 * done) / total);
       if (quarter > lastQuarter && quarter < 4) {
@@ -196,31 +225,20 @@ async function train(
   for (let i = 0; i < update.length; i++) update[i] = weights[i]! - base[i]!;
   await precomputed;
   restock(ctx, m.round);
+  // The loss stays here: nothing about the client's data travels in clear.
   ctx.log.info(
     `round ${m.round}: trained in ${result.seconds.toFixed(1)} s (loss ${result.loss.toFixed(4)})`,
   );
-  return {
-    update,
-    ready: {
-      type: "ready",
-      round: m.round,
-      weight,
-      trainLoss: result.loss,
-      trainAccuracy: result.accuracy,
-      trainSeconds: result.seconds,
-    },
-  };
+  return { update, seconds: result.seconds };
 }
 
 /**
  * Stocks the next round's randomizers on top of this round's from the moment
  * training ends: the wait for the other clients and for the model is idle
- * time, and the pool's top-up steps let this round's encryption go first. A
- * re-announced attempt takes the randomizers stocked for the next round,
- * and the next training's top-up makes them again. Not after the last round, where nothing
- * would use them while the owner (on the same machine, perhaps) decrypts;
- * not where this client decrypts the aggregate itself (shared-key mode),
- * which would compete with it.
+ * time, and the pool's top-up steps let this round's encryption go first.
+ * Not after the last round, where nothing would use them while the owner (on
+ * the same machine, perhaps) decrypts; not where this client decrypts the
+ * updates' product itself (shared-key mode), which would compete with it.
  */
 function restock(ctx: ContributorContext, round: number): void {
   if (!ctx.crypto || ctx.config.mode !== "owner" || round >= ctx.config.rounds) return;
@@ -260,99 +278,100 @@ function checkSet(ctx: ContributorContext, a: AnnounceMessage, weight: number): 
   }
 }
 
-function checkAttempt(ctx: ContributorContext, work: RoundWork, a: AnnounceMessage): void {
-  if (a.attempt === 1) {
-    if (work.answers.has(2)) {
-      throw new FlheError("protocol", `attempt 1 after attempt 2 of round ${a.round}`);
-    }
-    return;
-  }
-  // Two sums over nested sets reveal the difference: only the owner, who
-  // decrypts a round once, makes a re-announcement safe.
-  if (ctx.config.mode !== "owner") {
-    throw new FlheError("protocol", "a re-announced set is refused in shared-key mode");
-  }
-  const first = work.answers.get(1);
-  if (
-    !first || a.set.length >= first.set.length ||
-    a.set.some((m) => !first.set.some((f) => f.id === m.id && f.weight === m.weight))
-  ) {
-    throw new FlheError("protocol", "a re-announced set must be a smaller part of the first one");
-  }
-}
-
 /**
  * The update packed with this client's packing weight for the set: Paillier
  * plaintexts (clipped, quantized, offset, weighted) or weighted float32.
  */
-function encode(ctx: ContributorContext, work: RoundWork, a: AnnounceMessage): Uint8Array {
+function encode(ctx: ContributorContext, update: Float32Array, a: AnnounceMessage): Uint8Array {
   const packing = packingWeights(a.set, ctx.config.encoding.maxTotalWeight);
   const weight = packing[a.set.findIndex((m) => m.id === ctx.id)]!;
-  if (!ctx.crypto) return new Uint8Array(work.update.map((v) => v * weight).buffer);
+  if (!ctx.crypto) return new Uint8Array(update.map((v) => v * weight).buffer);
   const { publicKey, codec } = ctx.crypto;
-  const { plaintexts, clipped } = encodeUpdate(work.update, weight, publicKey.n, codec);
+  const { plaintexts, clipped } = encodeUpdate(update, weight, publicKey.n, codec);
   if (clipped > 0) {
     ctx.log.warn(`round ${a.round}: ${clipped} update values clipped to +-${codec.clipRange}`);
   }
   return plaintexts;
 }
 
-async function maskAndSeal(
+/**
+ * Masks and encrypts the update for the set and records it in the ledger:
+ * the one contribution this client ever makes from this base model.
+ */
+async function contribute(
   ctx: ContributorContext,
   work: RoundWork,
   a: AnnounceMessage,
-): Promise<UpdateMessage> {
-  const start = performance.now();
-  const encoded = encode(ctx, work, a);
-  if (!ctx.crypto) {
-    return {
-      type: "update",
-      round: a.round,
-      attempt: a.attempt,
-      count: ctx.count,
-      weight: work.ready.weight,
-      encryptSeconds: 0,
-      signature: "",
-      payload: encoded,
-    };
+): Promise<LedgerEntry> {
+  if (!work.update) {
+    throw new FlheError("protocol", `round ${a.round}: no update trained for this base model`);
   }
-  const { publicKey, pool, keys, pairKeys } = ctx.crypto;
-  const mask = await maskVector({
-    selfId: ctx.id,
-    pairKeys,
+  const start = performance.now();
+  const encoded = encode(ctx, work.update, a);
+  let payload = encoded;
+  if (ctx.crypto) {
+    const { publicKey, pool, pairKeys } = ctx.crypto;
+    const mask = await maskVector({
+      selfId: ctx.id,
+      pairKeys,
+      set: a.set,
+      base: work.base,
+      context: ctx.config.fingerprint,
+      count: ctx.count,
+      modulus: publicKey.n,
+      width: publicKey.plaintextBytes,
+    });
+    const masked = addMask(encoded, mask, publicKey.n, publicKey.plaintextBytes);
+    payload = await pool.encrypt(masked);
+  }
+  const entry: LedgerEntry = {
+    baseRound: work.baseRound,
+    base: work.base,
     set: a.set,
-    round: a.round,
-    attempt: a.attempt,
-    context: ctx.config.fingerprint,
-    count: ctx.count,
-    modulus: publicKey.n,
-    width: publicKey.plaintextBytes,
-  });
-  const masked = addMask(encoded, mask, publicKey.n, publicKey.plaintextBytes);
-  const payload = await pool.encrypt(masked);
-  const signature = await signContribution(keys, {
-    context: ctx.config.fingerprint,
-    round: a.round,
-    attempt: a.attempt,
-    set: a.set,
-    id: ctx.id,
     weight: work.ready.weight,
-    digest: await sha256Hex(payload),
-  });
-  const encryptSeconds = (performance.now() - start) / 1000;
-  ctx.log.info(
-    `round ${a.round}: masked for ${a.set.length} clients, encrypted and signed in ${
-      encryptSeconds.toFixed(2)
-    } s, sending ${(payload.length / 1024).toFixed(0)} KiB`,
-  );
+    count: ctx.count,
+    encryptSeconds: (performance.now() - start) / 1000,
+    payload,
+  };
+  // On disk before anything leaves: after a crash this very upload is repeated.
+  await ctx.ledger.record(entry);
+  if (ctx.crypto) {
+    ctx.log.info(
+      `round ${a.round}: masked for ${a.set.length} clients and encrypted in ${
+        entry.encryptSeconds.toFixed(2)
+      } s, sending ${(payload.length / 1024).toFixed(0)} KiB`,
+    );
+  }
+  return entry;
+}
+
+/** The upload of a recorded contribution, signed for this round (Ed25519 is deterministic). */
+async function signed(
+  ctx: ContributorContext,
+  a: AnnounceMessage,
+  entry: LedgerEntry,
+): Promise<UpdateMessage> {
+  const signature = ctx.crypto
+    ? toHex(
+      await signContribution(ctx.crypto.keys, {
+        context: ctx.config.fingerprint,
+        round: a.round,
+        baseRound: entry.baseRound,
+        base: entry.base,
+        set: entry.set,
+        id: ctx.id,
+        weight: entry.weight,
+        digest: await sha256Hex(entry.payload),
+      }),
+    )
+    : "";
   return {
     type: "update",
     round: a.round,
-    attempt: a.attempt,
-    count: ctx.count,
-    weight: work.ready.weight,
-    encryptSeconds,
-    signature: toHex(signature),
-    payload,
+    count: entry.count,
+    weight: entry.weight,
+    encryptSeconds: entry.encryptSeconds,
+    signature,
+    payload: entry.payload,
   };
 }

@@ -28,14 +28,6 @@ export interface ClientStateStore {
    * @param model The model.
    */
   save(model: HeldModel): Promise<void>;
-  /** The last round this client uploaded for (0: none), across restarts. */
-  loadContributed(): Promise<number>;
-  /**
-   * Records, before the upload leaves, that the client contributes to a round.
-   *
-   * @param round The round.
-   */
-  saveContributed(round: number): Promise<void>;
 }
 
 /**
@@ -54,7 +46,6 @@ export interface ClientStateStore {
  */
 export function createClientStateStore(dir: string, initial: Float32Array): ClientStateStore {
   const path = `${dir}/client-state.bin`;
-  const contributedPath = `${dir}/contributed.json`;
   const count = initial.length;
   return {
     async load() {
@@ -67,7 +58,9 @@ export function createClientStateStore(dir: string, initial: Float32Array): Clie
       if (saved.length !== 4 + count * 4) {
         throw new FlheError(
           "input",
-          `${path}: ${saved.length} bytes, expected ${4 + count * 4}; move it away to start afresh`,
+          `${path}: ${saved.length} bytes, expected ${
+            4 + count * 4
+          }; restore it from a backup, or move it away to start from the initial model (the contribution ledger still holds)`,
         );
       }
       const round = new DataView(saved.buffer).getUint32(0);
@@ -81,21 +74,6 @@ export function createClientStateStore(dir: string, initial: Float32Array): Clie
       await writeFileAtomic(path, bytes, 0o600);
       // The model alone, for the user; never read back.
       await writeFileAtomic(`${dir}/model.f32`, bytes.subarray(4), 0o600);
-    },
-    async loadContributed() {
-      try {
-        const round = JSON.parse(await Deno.readTextFile(contributedPath)).round;
-        if (Number.isInteger(round) && round >= 0) return round;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return 0;
-      }
-      throw new FlheError(
-        "input",
-        `${contributedPath}: unreadable; move it away only if this client never uploaded`,
-      );
-    },
-    async saveContributed(round) {
-      await writeFileAtomic(contributedPath, JSON.stringify({ round }) + "\n", 0o600);
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The owner's decryption policy, the guard of the one secret key: a round is
  * decrypted at most once, rounds strictly increase, never past the
- * federation's last; only an aggregate whose contributions are signed by
- * exactly the announced set of at least `minClients` distinct clients, each
+ * federation's last; only the product, computed by the owner itself, of
+ * ciphertexts that exactly the announced set of at least `minClients`
+ * distinct clients signed for this round and the owner's current model, each
  * within its weight cap. Any failure burns the round and is answered without
  * anything secret-derived (no slot index, no value).
  *
@@ -10,7 +11,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { fromHex } from "../util/hex.ts";
+import { fromHex, sha256Hex } from "../util/hex.ts";
 import { checkCiphertexts, type PublicKey } from "../he/mod.ts";
 import type { DecryptMessage } from "../net/mod.ts";
 import { verifyContribution } from "../secagg/mod.ts";
@@ -27,12 +28,24 @@ export interface PolicyContext {
   readonly weightCap: number;
 }
 
+/** A request that passed the policy: what the owner multiplies and divides by. */
+export interface CheckedRequest {
+  /** The members' ciphertexts, one vector each, in set order. */
+  readonly updates: readonly Uint8Array[];
+  /** The total packing weight of the set (the divisor of the mean). */
+  readonly totalWeight: number;
+}
+
 /**
- * Checks a decryption request before anything is decrypted.
+ * Checks a decryption request before anything is decrypted: the set, and
+ * each member's signature over the digest of its own ciphertexts (hashed
+ * here, never taken from the server) for this round, the owner's current
+ * model and the set. The owner then multiplies exactly these vectors.
  *
  * @param ctx The federation, its keys and caps.
  * @param m The request.
- * @returns The total packing weight of the announced set (the divisor of the mean).
+ * @param base SHA-256 (hex) of the owner's current model, which the members must have trained from.
+ * @returns The members' ciphertext vectors and the set's total packing weight.
  * @throws {FlheError} `protocol` naming the public fact that is wrong.
  *
  * @example Usage
@@ -40,45 +53,65 @@ export interface PolicyContext {
  * import { checkDecryptRequest } from "./owner_policy.ts";
  * declare const ctx: import("./owner_policy.ts").PolicyContext;
  * declare const m: import("../net/mod.ts").DecryptMessage;
- * const totalWeight = await checkDecryptRequest(ctx, m);
+ * const { updates, totalWeight } = await checkDecryptRequest(ctx, m, "00".repeat(32));
  * ```
  */
 export async function checkDecryptRequest(
   ctx: PolicyContext,
   m: DecryptMessage,
-): Promise<number> {
-  const { config } = ctx;
+  base: string,
+): Promise<CheckedRequest> {
+  checkSet(ctx, m);
+  if (m.count !== ctx.count) throw refusal(m, `count ${m.count}, expected ${ctx.count}`);
+  const bytes = ctx.count * ctx.publicKey.ciphertextBytes;
+  if (m.payload.length !== bytes * m.set.length) {
+    throw refusal(
+      m,
+      `${m.payload.length} bytes of ciphertexts, expected ${m.set.length} updates of ${bytes}`,
+    );
+  }
+  const updates: Uint8Array[] = [];
+  for (const [i, member] of m.set.entries()) {
+    const update = m.payload.subarray(i * bytes, (i + 1) * bytes);
+    checkCiphertexts(ctx.publicKey, update, ctx.count, `update of ${member.id} in round ${m.round}`);
+    const ok = await verifyContribution(peerKeys(ctx.peers, member.id)!.verifyKey, {
+      context: ctx.config.fingerprint,
+      round: m.round,
+      baseRound: m.baseRound,
+      base,
+      set: m.set,
+      id: member.id,
+      weight: member.weight,
+      digest: await sha256Hex(update),
+    }, fromHex(m.contributions[i]!.signature, "signature"));
+    if (!ok) {
+      throw refusal(
+        m,
+        `the signature of ${member.id} does not verify for its ciphertexts, this round, set and base model`,
+      );
+    }
+    updates.push(update.slice());
+  }
+  return { updates, totalWeight: packingTotal(m.set, ctx.config.encoding.maxTotalWeight) };
+}
+
+/** The set's own checks: distinct known members, enough of them, capped weights, one signature each. */
+function checkSet(ctx: PolicyContext, m: DecryptMessage): void {
   const ids = m.set.map((s) => s.id);
   if (new Set(ids).size !== ids.length) throw refusal(m, "the set lists a client twice");
   const stranger = ids.find((id) => !peerKeys(ctx.peers, id));
   if (stranger !== undefined) throw refusal(m, `${stranger} is not a client of this federation`);
-  if (ids.length < config.minClients) {
-    throw refusal(m, `${ids.length} contributors, fewer than minClients ${config.minClients}`);
+  if (ids.length < ctx.config.minClients) {
+    throw refusal(m, `${ids.length} contributors, fewer than minClients ${ctx.config.minClients}`);
   }
   const heavy = m.set.find((s) => s.weight > ctx.weightCap);
   if (heavy) {
     throw refusal(m, `${heavy.id} has weight ${heavy.weight}, above the cap ${ctx.weightCap}`);
   }
   const signers = m.contributions.map((c) => c.id);
-  if (signers.length !== ids.length || ids.some((id) => !signers.includes(id))) {
-    throw refusal(m, "the signers are not exactly the announced set");
+  if (signers.length !== ids.length || signers.some((id, i) => id !== ids[i])) {
+    throw refusal(m, "the signers are not exactly the announced set, in its order");
   }
-  for (const c of m.contributions) {
-    const member = m.set.find((s) => s.id === c.id)!;
-    const ok = await verifyContribution(peerKeys(ctx.peers, c.id)!.verifyKey, {
-      context: config.fingerprint,
-      round: m.round,
-      attempt: m.attempt,
-      set: m.set,
-      id: c.id,
-      weight: member.weight,
-      digest: c.digest,
-    }, fromHex(c.signature, "signature"));
-    if (!ok) throw refusal(m, `the signature of ${c.id} does not verify`);
-  }
-  if (m.count !== ctx.count) throw refusal(m, `count ${m.count}, expected ${ctx.count}`);
-  checkCiphertexts(ctx.publicKey, m.payload, ctx.count, `aggregate of round ${m.round}`);
-  return packingTotal(m.set, config.encoding.maxTotalWeight);
 }
 
 function refusal(m: DecryptMessage, why: string): FlheError {

@@ -22,13 +22,14 @@ import {
   type Bundle,
   clientWeightCap,
   federationCodec,
-  maxFrameBytes,
+  maxSetFrameBytes,
   type OwnerCredentials,
   updateCount,
 } from "../federation/mod.ts";
 import { receiveHello, refusePeer, tokenMatches } from "./peer_auth.ts";
 import { checkDecryptRequest, type PolicyContext } from "./owner_policy.ts";
 import { trySend } from "./collect.ts";
+import { modelDigest } from "./model_digest.ts";
 
 /** Options of {@linkcode runOwnerService}. */
 export interface OwnerServiceOptions {
@@ -114,7 +115,9 @@ async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
   } catch (e) {
     throw new FlheError(
       "input",
-      `${statePath}: ${(e as Error).message}; move it away to start afresh`,
+      `${statePath}: ${
+        (e as Error).message
+      }; this file is the owner's record of the rounds it decrypted, and the owner does not decrypt without it (restore the state folder from a backup)`,
     );
   }
   if (modelRound === 0) return { round, model: initial, modelRound, pending };
@@ -181,6 +184,12 @@ async function decide(
       `round ${m.round} refused: the owner is at round ${state.round} of ${config.rounds}`,
     );
   }
+  if (m.baseRound !== state.modelRound) {
+    throw new FlheError(
+      "protocol",
+      `round ${m.round} refused: it trains from the model of round ${m.baseRound}, but the owner's latest model is of round ${state.modelRound}`,
+    );
+  }
   // Burned before any check: whatever happens next, this round is not
   // decrypted for another request.
   state.round = m.round;
@@ -196,9 +205,9 @@ async function decide(
   }
 }
 
-/** The identity of a request: round, attempt, set, signatures and ciphertexts. */
+/** The identity of a request: round, base, set, signatures and ciphertexts. */
 async function requestDigest(m: DecryptMessage): Promise<string> {
-  const head = JSON.stringify([m.round, m.attempt, m.set, m.contributions, m.count]);
+  const head = JSON.stringify([m.round, m.baseRound, m.set, m.contributions, m.count]);
   return await sha256Hex(new TextEncoder().encode(head + (await sha256Hex(m.payload))));
 }
 
@@ -208,8 +217,14 @@ async function decryptAndSeal(
   m: DecryptMessage,
 ): Promise<{ payload: Uint8Array; signature: string }> {
   const { config } = parts.bundle;
-  const totalWeight = await checkDecryptRequest(parts.policy, m);
-  const plaintexts = await parts.pool.decrypt(m.payload.slice());
+  const { updates, totalWeight } = await checkDecryptRequest(
+    parts.policy,
+    m,
+    await modelDigest(state.model),
+  );
+  // The owner's own product of what the members signed: never the server's.
+  const product = await parts.pool.aggregate(updates);
+  const plaintexts = await parts.pool.decrypt(product);
   let mean: Float32Array;
   try {
     mean = decodeMean(
@@ -375,7 +390,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       serverConnected = true;
       channel.authenticate({
         maxMessageBytes: 70_000,
-        byType: { decrypt: maxFrameBytes(config, publicKey) },
+        byType: { decrypt: maxSetFrameBytes(config, publicKey) },
       });
       trySend(channel, {
         type: "welcome",
@@ -393,7 +408,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     const listener = await listen({
       hostname: options.hostname,
       port: options.port,
-      maxFrameBytes: maxFrameBytes(config, publicKey),
+      maxFrameBytes: maxSetFrameBytes(config, publicKey),
       cert: options.tls?.cert,
       key: options.tls?.key,
       onChannel: (ch) => void onChannel(ch),

@@ -8,7 +8,7 @@
  */
 
 import { FlheError, type FlheErrorCode } from "../util/error.ts";
-import type { FitMessage } from "../net/mod.ts";
+import type { FederationConfig } from "../federation/mod.ts";
 import type { TrainerData, TrainerReply, TrainerRequest } from "./trainer_protocol.ts";
 
 /** A trained model and how training went. */
@@ -18,6 +18,12 @@ export interface Trained {
   readonly accuracy: number;
   readonly seconds: number;
 }
+
+/**
+ * How a client trains a round: the owner-signed federation's settings and
+ * the client's own shuffle seed (never the server's).
+ */
+export type TrainSettings = FederationConfig["training"] & { readonly seed: number };
 
 /** A client's training worker. */
 export interface Trainer {
@@ -37,7 +43,7 @@ export interface Trainer {
    */
   train(
     weights: Float32Array,
-    fit: Omit<FitMessage, "type" | "round" | "baseRound">,
+    fit: TrainSettings,
     onProgress: (done: number, total: number) => void,
   ): Promise<Trained>;
   /**

@@ -5,7 +5,7 @@
  */
 
 import type { PartitionScheme } from "../data/mod.ts";
-import type { FitMessage } from "../net/mod.ts";
+import type { TrainSettings } from "./trainer.ts";
 
 /** Where the worker finds the client's share and test set. */
 export interface TrainerData {
@@ -30,7 +30,7 @@ export type TrainerRequest =
   | {
     readonly type: "train";
     readonly weights: Float32Array;
-    readonly fit: Omit<FitMessage, "type" | "round" | "baseRound">;
+    readonly fit: TrainSettings;
   }
   | { readonly type: "evaluate"; readonly weights: Float32Array };
 

@@ -2,11 +2,12 @@
  * Pairwise masks inside Paillier plaintexts (Bonawitz et al., "Practical
  * Secure Aggregation", CCS 2017, applied under HE).
  *
- * Every pair of clients `k, j` shares a key `s_kj` from X25519. For a round
+ * Every pair of clients `k, j` shares a key `s_kj` from X25519. For a base
+ * model `B` (the global model the update was trained from, by its SHA-256)
  * and announced set `U`, client `k` adds to its i-th packed plaintext
  *
  * ```
- * M_k[i] = sum over j in U, j != k, of sign(k, j) * PRF(s_kj, context, round, attempt, U, i)  mod n
+ * M_k[i] = sum over j in U, j != k, of sign(k, j) * PRF(s_kj, context, B, U, i)  mod n
  * ```
  *
  * with `sign = +1` if `k` comes before `j` ({@linkcode compareClientIds}),
@@ -15,18 +16,21 @@
  * or the sum of any proper subset of `U`, is uniform mod `n` to anyone who
  * lacks a pair key across the subset's border.
  *
- * PRF: HKDF-SHA256 from the pair key, with the SHA-256 of the round fields
- * and the whole sorted set with weights, and the pair's ids as `info`
- * (length-prefixed, under the domain `flhe-mask-v2`), gives an AES-256-CTR
+ * PRF: HKDF-SHA256 from the pair key, with the SHA-256 of the base model's
+ * digest and the whole sorted set with weights, and the pair's ids as `info`
+ * (length-prefixed, under the domain `flhe-mask-v3`), gives an AES-256-CTR
  * key; its keystream is cut into values of `width + 16` bytes, rounded up to
  * a multiple of 4, each read as a big-endian integer and reduced mod `n`.
  * The at least 128 extra bits make the bias of that reduction below
  * `2^-128`.
  *
- * Never mask two different vectors with the same context, round, attempt
- * and set: the difference of the two masked vectors would be the difference
- * of the plaintexts. A re-mask after a failure needs a new attempt number or
- * a new set.
+ * Never mask two different vectors with the same context, base and set: the
+ * difference of the two masked vectors would be the difference of the
+ * plaintexts. The masks do not depend on the round number on purpose: a
+ * round that failed may be run again from the same base only with the same
+ * set, where every member that already uploaded repeats its ciphertexts
+ * byte for byte (its contribution ledger) and the others mask afresh with
+ * the very same masks, so the sum is the one it would have been.
  *
  * @module
  */
@@ -40,7 +44,7 @@ import { fromHex, HEX32_PATTERN } from "./_hex.ts";
 import { canonicalSet, compareClientIds, type SetMember } from "./announced_set.ts";
 import { type ClientPublicKeys, type ClientSecretKeys, exportClientPublicKeys } from "./keys.ts";
 
-const MASK_DOMAIN = "flhe-mask-v2";
+const MASK_DOMAIN = "flhe-mask-v3";
 /** Values masked per AES-CTR call: bounds memory for long vectors. A multiple of 4. */
 const CHUNK_VALUES = 1024;
 /** Keystreams computed concurrently. */
@@ -62,8 +66,7 @@ const latin1 = new TextDecoder("latin1");
  *   selfId: "client-1",
  *   pairKeys: new Map(),
  *   set: [{ id: "client-1", weight: 600 }, { id: "client-2", weight: 400 }],
- *   round: 1,
- *   attempt: 0,
+ *   base: "cd".repeat(32),
  *   context: "ab".repeat(32),
  *   count: 980,
  *   modulus: (1n << 2047n) + 1n,
@@ -78,10 +81,8 @@ export interface MaskOptions {
   readonly pairKeys: ReadonlyMap<string, CryptoKey>;
   /** The announced set, including `selfId`; order does not matter. */
   readonly set: readonly SetMember[];
-  /** Round number. */
-  readonly round: number;
-  /** Attempt within the round: 0, then 1 after the server shrinks the set. */
-  readonly attempt: number;
+  /** SHA-256 (64 lower-case hex digits) of the base model the update was trained from. */
+  readonly base: string;
   /** What else the masks are bound to, e.g. the Paillier key fingerprint. */
   readonly context: string;
   /** Number of values (packed plaintexts). */
@@ -173,17 +174,16 @@ export async function pairSecrets(
 }
 
 /**
- * SHA-256 of everything the round's masks are bound to. Each pair key's
+ * SHA-256 of everything the masks are bound to. Each pair key's
  * HKDF info then holds this digest and the pair's ids: the same binding as
  * the whole set, without hashing the set once per peer.
  */
 async function roundDigest(
   context: string,
-  round: number,
-  attempt: number,
+  base: string,
   set: readonly SetMember[],
 ): Promise<Uint8Array> {
-  const w = new CanonicalWriter().string(MASK_DOMAIN).string(context).uint(round).uint(attempt);
+  const w = new CanonicalWriter().string(MASK_DOMAIN).string(context).bytes(fromHex(base));
   w.uint(set.length);
   for (const m of set) w.string(m.id).uint(m.weight);
   return new Uint8Array(await crypto.subtle.digest("SHA-256", w.finish()));
@@ -198,7 +198,7 @@ async function roundDigest(
  *   `modulus`.
  * @throws {FlheError} `protocol` if the set has fewer than 2 members, lacks
  *   `selfId`, lists an id twice or has a member without a pair key, or if the
- *   round, attempt or context is malformed; `usage` or `range` if `count`,
+ *   base or context is malformed; `usage` or `range` if `count`,
  *   `width` or `modulus` is unusable.
  *
  * @example Usage
@@ -210,7 +210,7 @@ async function roundDigest(
  * const mask = await maskVector({
  *   selfId: "client-1",
  *   pairKeys: await pairSecrets(a, [await exportClientPublicKeys(b)]),
- *   set, round: 1, attempt: 0, context: "ab".repeat(32),
+ *   set, base: "cd".repeat(32), context: "ab".repeat(32),
  *   count: 4, modulus: 1000003n, width: 3,
  * }); // 12 bytes
  * ```
@@ -237,15 +237,16 @@ export async function maskVector(options: MaskOptions): Promise<Uint8Array> {
 
 /** The argument checks of {@linkcode maskVector}; returns the canonical set. */
 function checkMaskOptions(options: MaskOptions): readonly SetMember[] {
-  const { selfId, round, attempt, context, count, modulus, width } = options;
+  const { selfId, base, context, count, modulus, width } = options;
   const where = "mask";
   checkModulus(where, modulus, width);
   checkInteger(where, "count", count, 0, "usage");
   if (count > MAX_COUNT) {
     throw new FlheError("usage", `${where}: count is ${count}, more than ${MAX_COUNT}`);
   }
-  checkInteger(where, "round", round, 0);
-  checkInteger(where, "attempt", attempt, 0);
+  if (typeof base !== "string" || !HEX32_PATTERN.test(base)) {
+    throw new FlheError("protocol", `${where}: base is not 64 lower-case hex digits`);
+  }
   checkContext(where, context);
   const set = canonicalSet(where, options.set);
   if (set.length < 2) {
@@ -260,13 +261,13 @@ function checkMaskOptions(options: MaskOptions): readonly SetMember[] {
   return set;
 }
 
-/** One AES-CTR key per peer of the set, bound to the round, with the sign of its mask. */
+/** One AES-CTR key per peer of the set, bound to the base and set, with the sign of its mask. */
 async function peerStreams(
   options: MaskOptions,
   set: readonly SetMember[],
 ): Promise<{ readonly key: CryptoKey; readonly sign: 1 | -1 }[]> {
   const { selfId, pairKeys } = options;
-  const digest = await roundDigest(options.context, options.round, options.attempt, set);
+  const digest = await roundDigest(options.context, options.base, set);
   const peers = set.filter((m) => m.id !== selfId).map((m) => {
     const key = pairKeys.get(m.id);
     if (key === undefined) {

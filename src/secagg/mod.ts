@@ -1,5 +1,5 @@
 /**
- * Secure aggregation for protocol v2, on Web Crypto only: clients' X25519
+ * Secure aggregation for protocol v3, on Web Crypto only: clients' X25519
  * and Ed25519 keys and the owner's signing key, pairwise masks inside the
  * Paillier plaintexts (so that the server, and the owner with it, only ever
  * decrypt sums over the whole announced set), signed contributions and
@@ -14,7 +14,7 @@
  * const b = await generateClientKeys("client-2");
  * const directory = [await exportClientPublicKeys(a), await exportClientPublicKeys(b)];
  * const set = [{ id: "client-1", weight: 1 }, { id: "client-2", weight: 1 }];
- * const common = { set, round: 1, attempt: 0, context: "fp", count: 1, modulus: 101n, width: 1 };
+ * const common = { set, base: "cd".repeat(32), context: "ab".repeat(32), count: 1, modulus: 101n, width: 1 };
  * const maskA = await maskVector({ ...common, selfId: "client-1", pairKeys: await pairSecrets(a, directory) });
  * const maskB = await maskVector({ ...common, selfId: "client-2", pairKeys: await pairSecrets(b, directory) });
  * const x = addMask(new Uint8Array([20]), maskA, 101n, 1);

@@ -1,13 +1,14 @@
 /**
- * Ed25519 signatures of protocol v2 over canonical byte encodings:
+ * Ed25519 signatures of protocol v3 over canonical byte encodings:
  *
  * - a client signs its contribution: context (the Paillier key fingerprint),
- *   round, attempt, the announced set with weights, its id and weight, and
- *   the SHA-256 digest of its ciphertext bytes;
+ *   round, the base model it trained from (its round and SHA-256), the
+ *   announced set with weights, its id and weight, and the SHA-256 digest of
+ *   its ciphertext bytes;
  * - the owner signs every sealed model: context, round and the digest of
  *   the sealed payload.
  *
- * Each kind starts with its own domain string (`flhe-contribution-v2`,
+ * Each kind starts with its own domain string (`flhe-contribution-v3`,
  * `flhe-model-v2`), so a signature of one kind is never valid as the other;
  * every field is length-prefixed or fixed-width and the set is in canonical
  * order, so no two different tuples encode to the same bytes, and the order
@@ -24,7 +25,7 @@ import { fromHex, HEX32_PATTERN } from "./_hex.ts";
 import { canonicalSet, type SetMember } from "./announced_set.ts";
 import type { ClientSecretKeys } from "./keys.ts";
 
-const CONTRIBUTION_DOMAIN = "flhe-contribution-v2";
+const CONTRIBUTION_DOMAIN = "flhe-contribution-v3";
 const MODEL_DOMAIN = "flhe-model-v2";
 
 /**
@@ -45,7 +46,7 @@ export const SIGNATURE_BYTES = 64;
  * ```ts
  * import type { Contribution } from "./signatures.ts";
  * const c: Contribution = {
- *   context: "ab".repeat(32), round: 1, attempt: 0,
+ *   context: "ab".repeat(32), round: 1, baseRound: 0, base: "cd".repeat(32),
  *   set: [{ id: "client-1", weight: 600 }, { id: "client-2", weight: 400 }],
  *   id: "client-1", weight: 600, digest: "00".repeat(32),
  * };
@@ -56,8 +57,10 @@ export interface Contribution {
   readonly context: string;
   /** Round number. */
   readonly round: number;
-  /** Attempt within the round. */
-  readonly attempt: number;
+  /** The round of the base model the update was trained from (0: the initial model). */
+  readonly baseRound: number;
+  /** SHA-256 of the base model's float32 bytes, 64 lower-case hex digits. */
+  readonly base: string;
   /** The announced set the client masked for; order does not matter. */
   readonly set: readonly SetMember[];
   /** The signing client's id; must be in `set`. */
@@ -96,7 +99,10 @@ function contributionBytes(c: Contribution): Uint8Array<ArrayBuffer> {
   const where = "contribution";
   checkContext(where, c.context);
   checkInteger(where, "round", c.round, 0);
-  checkInteger(where, "attempt", c.attempt, 0);
+  checkInteger(where, "baseRound", c.baseRound, 0);
+  if (typeof c.base !== "string" || !HEX32_PATTERN.test(c.base)) {
+    throw new FlheError("protocol", `${where}: base is not 64 lower-case hex digits`);
+  }
   const set = canonicalSet(where, c.set);
   const own = set.find((m) => m.id === c.id);
   if (own === undefined) {
@@ -110,7 +116,7 @@ function contributionBytes(c: Contribution): Uint8Array<ArrayBuffer> {
   }
   checkDigest(where, c.digest);
   const w = new CanonicalWriter().string(CONTRIBUTION_DOMAIN).string(c.context)
-    .uint(c.round).uint(c.attempt).uint(set.length);
+    .uint(c.round).uint(c.baseRound).bytes(fromHex(c.base)).uint(set.length);
   for (const m of set) w.string(m.id).uint(m.weight);
   return w.string(c.id).uint(c.weight).bytes(fromHex(c.digest)).finish();
 }
@@ -181,7 +187,7 @@ export async function contributionDigest(bytes: Uint8Array): Promise<string> {
  * import { contributionDigest, generateClientKeys, signContribution } from "./mod.ts";
  * const keys = await generateClientKeys("client-1");
  * const signature = await signContribution(keys, {
- *   context: "ab".repeat(32), round: 1, attempt: 0,
+ *   context: "ab".repeat(32), round: 1, baseRound: 0, base: "cd".repeat(32),
  *   set: [{ id: "client-1", weight: 600 }, { id: "client-2", weight: 400 }],
  *   id: "client-1", weight: 600, digest: await contributionDigest(new Uint8Array(8)),
  * });
@@ -217,7 +223,7 @@ export async function signContribution(
  * import { exportClientPublicKeys, generateClientKeys, signContribution, verifyContribution } from "./mod.ts";
  * const keys = await generateClientKeys("client-1");
  * const c = {
- *   context: "ab".repeat(32), round: 1, attempt: 0,
+ *   context: "ab".repeat(32), round: 1, baseRound: 0, base: "cd".repeat(32),
  *   set: [{ id: "client-1", weight: 600 }, { id: "client-2", weight: 400 }],
  *   id: "client-1", weight: 600, digest: "00".repeat(32),
  * };

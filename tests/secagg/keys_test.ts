@@ -57,7 +57,8 @@ Deno.test("saveClientSecretKeys() writes mode 0600 and loadClientSecretKeys() ro
     const c = {
       context: "fp",
       round: 1,
-      attempt: 0,
+      baseRound: 0,
+      base: "cd".repeat(32),
       set: [{ id: "client-7", weight: 2 }, { id: "client-8", weight: 3 }],
       id: "client-7",
       weight: 2,
@@ -65,7 +66,7 @@ Deno.test("saveClientSecretKeys() writes mode 0600 and loadClientSecretKeys() ro
     };
     assert.ok(await verifyContribution(verifyKey, c, await signContribution(loaded, c)));
     const directory = [await exportClientPublicKeys(keys), await exportClientPublicKeys(peer)];
-    const common = { set: c.set, round: 1, attempt: 0, context: "fp", count: 8, width: 4 };
+    const common = { set: c.set, base: "cd".repeat(32), context: "fp", count: 8, width: 4 };
     const modulus = 4_294_967_291n;
     const mine = await maskVector({
       ...common,

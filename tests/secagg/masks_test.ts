@@ -32,8 +32,7 @@ function optionsFor(
     selfId: id,
     pairKeys: client.pairKeys,
     set,
-    round: 4,
-    attempt: 0,
+    base: "cd".repeat(32),
     context: CONTEXT,
     count,
     modulus,
@@ -145,14 +144,13 @@ Deno.test("maskVector() of one client, or a partial sum, looks uniform", async (
   }
 });
 
-Deno.test("maskVector() gives unrelated masks for another round, attempt, set or context", async () => {
+Deno.test("maskVector() gives unrelated masks for another base model, set or context", async () => {
   const modulus = randomModulus(512);
   const set = setOf(IDS.slice(0, 3));
   const base = optionsFor(IDS[0]!, set, modulus, 64, 64);
   const reference = values(await maskVector(base), 64);
   const variants: [string, MaskOptions][] = [
-    ["round", { ...base, round: 5 }],
-    ["attempt", { ...base, attempt: 1 }],
+    ["base model", { ...base, base: "ce" + "cd".repeat(31) }],
     ["context", { ...base, context: "f1" + CONTEXT.slice(2) }],
     ["weight", { ...base, set: set.map((m, i) => i === 1 ? { ...m, weight: m.weight + 1 } : m) }],
     ["own weight", { ...base, set: set.map((m, i) => i === 0 ? { ...m, weight: 1 } : m) }],
@@ -187,8 +185,8 @@ Deno.test("maskVector() refuses a set it cannot mask for, naming the problem", a
       "protocol",
       /weight of client-\d+ is 0/,
     ],
-    [{ ...base, round: -1 }, "protocol", /round is -1/],
-    [{ ...base, attempt: 0.5 }, "protocol", /attempt is 0.5/],
+    [{ ...base, base: "CD".repeat(32) }, "protocol", /base is not 64 lower-case hex digits/],
+    [{ ...base, base: "cd" }, "protocol", /base is not 64/],
     [{ ...base, context: "" }, "protocol", /context/],
     [{ ...base, width: 63 }, "range", /modulus of 512 bits does not fit in 63-byte values/],
     [{ ...base, count: -1 }, "usage", /count is -1/],

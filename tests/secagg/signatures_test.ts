@@ -23,7 +23,8 @@ const owner = await generateOwnerSigningKey();
 const contribution: Contribution = {
   context: "c0".repeat(32),
   round: 7,
-  attempt: 1,
+  baseRound: 6,
+  base: "b6".repeat(32),
   set: [
     { id: "client-10", weight: 300 },
     { id: "client-2", weight: 500 },
@@ -69,7 +70,8 @@ Deno.test("verifyContribution() fails for every single changed field", async () 
   const changed: [string, Contribution][] = [
     ["context", { ...contribution, context: "c1" + contribution.context.slice(2) }],
     ["round", { ...contribution, round: 8 }],
-    ["attempt", { ...contribution, attempt: 0 }],
+    ["base round", { ...contribution, baseRound: 5 }],
+    ["base model", { ...contribution, base: "b7" + contribution.base.slice(2) }],
     [
       "another member's weight",
       withSet(contribution, [{ ...set[0]!, weight: 301 }, ...set.slice(1)]),
@@ -124,7 +126,8 @@ Deno.test("signContribution() refuses another client's keys and a malformed tupl
     [{ ...contribution, digest: contribution.digest.toUpperCase() }, /digest is not 64/],
     [{ ...contribution, digest: "ab" }, /digest is not 64/],
     [{ ...contribution, round: -1 }, /round is -1/],
-    [{ ...contribution, attempt: Number.NaN }, /attempt is NaN/],
+    [{ ...contribution, baseRound: Number.NaN }, /baseRound is NaN/],
+    [{ ...contribution, base: "b6" }, /base is not 64/],
     [{ ...contribution, context: "x".repeat(1025) }, /context is not a string of 1 to 1024/],
     [withSet(contribution, [...set, set[2]!]), /lists client-3 twice/],
     [withSet(contribution, [...set, { id: "client-x", weight: 1 }]), /id "client-x"/],
@@ -190,7 +193,8 @@ Deno.test("a model signature and a contribution signature never stand for each o
   const c: Contribution = {
     context: release.context,
     round: release.round,
-    attempt: 0,
+    baseRound: 0,
+    base: "00".repeat(32),
     set: [{ id: "client-1", weight: 1 }, { id: "client-2", weight: 1 }],
     id: "client-1",
     weight: 1,

@@ -12,11 +12,10 @@ import { FlheError } from "../util/error.ts";
 import type { Logger } from "../util/log.ts";
 import type { ModelMessage, ReadyMessage, ReportMessage, UpdateMessage } from "../net/mod.ts";
 import type { Announcement, Finisher, Ready, Strategy } from "../strategy/mod.ts";
-import type { RoundRecord } from "./server_store.ts";
 import type { ClientRegistry, ConnectedClient } from "./server_clients.ts";
 import { collect, trySend } from "./collect.ts";
 import { announceMessage, evaluateResultOf, fitMessage, updateOf } from "./round_wire.ts";
-import type { ServerObserver } from "./server_events.ts";
+import type { RoundRecord, ServerObserver } from "../rounds/mod.ts";
 
 /** What a round needs from the server. */
 export interface RoundContext {

@@ -17,7 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { RoundRecord } from "../src/parties/server.ts";
+import type { RoundRecord } from "../src/rounds/mod.ts";
 import {
   type Party,
   readModel,

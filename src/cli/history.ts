@@ -7,7 +7,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { loadBundle } from "../federation/bundle.ts";
-import { readHistory, roundCsv, roundTable } from "../parties/round_table.ts";
+import { readHistory, roundCsv, roundTable } from "../rounds/mod.ts";
 import { federationInfo, writeReport } from "../dashboard/mod.ts";
 import { type Command, type CommandSpec, defineCommand } from "./command.ts";
 import type { OptionValues } from "./options.ts";

@@ -10,7 +10,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { writeFileAtomic } from "../util/fs.ts";
-import type { RoundRecord } from "../parties/server_store.ts";
+import type { RoundRecord } from "../rounds/mod.ts";
 import { loadAssets } from "./assets.ts";
 import { REPORT_GENERATOR, reportPage } from "./page.ts";
 import { type FederationInfo, snapshotOfHistory } from "./state.ts";

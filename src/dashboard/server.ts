@@ -11,8 +11,7 @@
 
 import { FlheError } from "../util/error.ts";
 import type { Logger } from "../util/log.ts";
-import type { ServerEvent, ServerObserver } from "../parties/server_events.ts";
-import type { RoundRecord } from "../parties/server_store.ts";
+import type { RoundRecord, ServerEvent, ServerObserver } from "../rounds/mod.ts";
 import { checkAccess, cookieName, createToken, isLoopback } from "./access.ts";
 import { type Assets, loadAssets } from "./assets.ts";
 import { ASSET_PATHS, livePage } from "./page.ts";

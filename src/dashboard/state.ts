@@ -10,9 +10,14 @@
  */
 
 import type { Bundle } from "../federation/mod.ts";
-import type { ClientActivity, RoundPhase, ServerEvent } from "../parties/server_events.ts";
-import type { RoundRecord } from "../parties/server_store.ts";
-import { type RoundStatus, roundStatus } from "../parties/round_table.ts";
+import {
+  type ClientActivity,
+  type RoundPhase,
+  type RoundRecord,
+  type RoundStatus,
+  roundStatus,
+  type ServerEvent,
+} from "../rounds/mod.ts";
 
 /** The federation as the dashboard shows it. */
 export interface FederationInfo {
@@ -168,7 +173,7 @@ function metric(n: number): number | null {
  * @example Usage
  * ```ts
  * import { rowOf } from "./state.ts";
- * declare const record: import("../parties/server_store.ts").RoundRecord;
+ * declare const record: import("../rounds/mod.ts").RoundRecord;
  * rowOf(record).status; // "ok", "failed" or "recovered"
  * ```
  */

@@ -20,8 +20,7 @@ import type { KeyKind } from "../he/mod.ts";
 import type { FederationConfig, KeyMode } from "../federation/bundle.ts";
 import { DEFAULT_QUANT_BITS, initFederation } from "./owner_init.ts";
 import { selfCommand } from "./self_command.ts";
-import type { RoundRecord } from "./server.ts";
-import { readHistory, roundTable } from "./round_table.ts";
+import { readHistory, type RoundRecord, roundTable } from "../rounds/mod.ts";
 import { checkReportTarget, federationInfo, writeReport } from "../dashboard/mod.ts";
 import { loadBundle } from "../federation/bundle.ts";
 

@@ -13,6 +13,7 @@ import type { Logger } from "../util/log.ts";
 import { type Channel, connect } from "../net/mod.ts";
 import type { Aggregate, FinishedModel, Finisher } from "../strategy/mod.ts";
 import { trySend } from "./collect.ts";
+import { decryptMessage } from "./round_wire.ts";
 
 /** Where and how the server reaches the owner. */
 export interface OwnerLinkOptions {
@@ -67,16 +68,8 @@ async function hello(
 
 /** Sends one round's aggregate and waits for the owner's answer. */
 async function ask(ch: Channel, aggregate: Aggregate, log: Logger): Promise<FinishedModel> {
-  const { round, attempt, set } = aggregate.announcement;
-  ch.send({
-    type: "decrypt",
-    round,
-    attempt,
-    set,
-    contributions: aggregate.contributions,
-    count: aggregate.count,
-    payload: aggregate.payload,
-  });
+  const { round } = aggregate.announcement;
+  ch.send(decryptMessage(aggregate));
   for (;;) {
     const answer = await ch.receive(DECRYPT_TIMEOUT_MS);
     if (answer.type === "sealed" && answer.round === round) {

@@ -12,11 +12,12 @@ import { type Logger, rateLimitedWarn } from "../util/log.ts";
 import { listen, type Listener } from "../net/mod.ts";
 import type { Finisher, Recovered, Strategy } from "../strategy/mod.ts";
 import {
-  type CheckpointStore,
   emptyRoundRecord,
+  IGNORE_EVENTS,
   type RoundRecord,
-  type ServerState,
-} from "./server_store.ts";
+  type ServerObserver,
+} from "../rounds/mod.ts";
+import type { CheckpointStore, ServerState } from "./server_store.ts";
 import {
   type ClientRegistry,
   type ConnectedClient,
@@ -24,10 +25,7 @@ import {
 } from "./server_clients.ts";
 import { runRound } from "./server_round.ts";
 import { trySend } from "./collect.ts";
-import { IGNORE_EVENTS, type ServerObserver } from "./server_events.ts";
 import type { ServerCredentials } from "../federation/mod.ts";
-
-export type { RoundRecord } from "./server_store.ts";
 
 /** What a server is made of. */
 export interface ServerParts {

@@ -12,7 +12,7 @@ import type { Channel, Message } from "../net/mod.ts";
 import type { ServerCredentials } from "../federation/mod.ts";
 import { receiveHello, refusePeer, tokenMatches } from "./peer_auth.ts";
 import { trySend } from "./collect.ts";
-import type { ServerObserver } from "./server_events.ts";
+import type { ServerObserver } from "../rounds/mod.ts";
 
 /** Largest message other than an update that a client may send (a header). */
 const SMALL_MESSAGE_BYTES = 70_000;

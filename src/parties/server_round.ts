@@ -12,10 +12,10 @@ import { FlheError } from "../util/error.ts";
 import type { Logger } from "../util/log.ts";
 import type { ModelMessage, ReadyMessage, ReportMessage, UpdateMessage } from "../net/mod.ts";
 import type { Announcement, Finisher, Ready, Strategy } from "../strategy/mod.ts";
-import type { RoundRecord } from "./server_store.ts";
 import type { ClientRegistry, ConnectedClient } from "./server_clients.ts";
 import { collect, trySend } from "./collect.ts";
-import type { ServerObserver } from "./server_events.ts";
+import { announceMessage, evaluateResultOf, fitMessage, updateOf } from "./round_wire.ts";
+import type { RoundRecord, ServerObserver } from "../rounds/mod.ts";
 
 /** What a round needs from the server. */
 export interface RoundContext {
@@ -109,7 +109,7 @@ export async function runRound(
   ctx.observe({ type: "phase", round, phase: "evaluating" });
   const evaluateStart = performance.now();
   const reports = await evaluateStep(ctx, model, selected);
-  const evaluation = strategy.aggregateEvaluate(reports);
+  const evaluation = strategy.aggregateEvaluate(reports.map(evaluateResultOf));
   const clientDecrypt = Math.max(0, ...reports.map((r) => r.decryptSeconds));
   const r = record(ctx, round, started, bytesBefore, {
     participants: aggregate.announcement.set.map((m) => m.id),
@@ -141,8 +141,9 @@ async function startRound(
       ctx.log.info(
         `round ${round}/${ctx.rounds}: training on ${selected.map((c) => c.id).join(", ")}`,
       );
+      const fit = fitMessage(instructions.fit);
       for (const c of selected) {
-        trySend(c.channel, instructions.fit);
+        trySend(c.channel, fit);
         ctx.observe({ type: "client", id: c.id, activity: "training" });
       }
       ctx.observe({ type: "phase", round, phase: "training" });
@@ -242,7 +243,7 @@ async function collectUpdates(
   await Promise.all(a.set.map(async ({ id }) => {
     const c = ctx.clients.get(id);
     ctx.observe({ type: "client", id, activity: "uploading" });
-    if (!c || !trySend(c.channel, { type: "announce", ...a })) {
+    if (!c || !trySend(c.channel, announceMessage(a))) {
       ctx.strategy.fail({ clientId: id, reason: "disconnected before the announcement" });
       return;
     }
@@ -252,7 +253,7 @@ async function collectUpdates(
     });
     try {
       if (typeof outcome === "string") throw new FlheError("unavailable", outcome);
-      await ctx.strategy.acceptUpdate(id, outcome.value);
+      await ctx.strategy.acceptUpdate(id, updateOf(outcome.value));
       encrypt = Math.max(encrypt, outcome.value.encryptSeconds);
       bytes += outcome.value.payload.length;
       ctx.observe({ type: "client", id, activity: "uploaded" });

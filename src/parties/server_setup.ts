@@ -30,11 +30,15 @@ import {
   type Finisher,
   type Strategy,
 } from "../strategy/mod.ts";
-import { createServer, type RoundRecord } from "./server.ts";
+import { createServer } from "./server.ts";
 import { createCheckpointStore } from "./server_store.ts";
 import { createOwnerFinisher } from "./owner_link.ts";
-import type { ServerEvent, ServerObserver } from "./server_events.ts";
-import { parseHistory } from "./round_table.ts";
+import {
+  parseHistory,
+  type RoundRecord,
+  type ServerEvent,
+  type ServerObserver,
+} from "../rounds/mod.ts";
 import { type Dashboard, federationInfo, startDashboard } from "../dashboard/mod.ts";
 
 /** Options of {@linkcode runServer}. */

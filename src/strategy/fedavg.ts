@@ -11,7 +11,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { packingTotal } from "../federation/limits.ts";
-import type { Contribution, ReportMessage, SetMember, UpdateMessage } from "../net/mod.ts";
+import type { Contribution, EvaluateResult, SetMember, TrainingConfig, Update } from "./rounds.ts";
 import type {
   Aggregate,
   Announcement,
@@ -20,16 +20,6 @@ import type {
   FitInstructions,
   Strategy,
 } from "./strategy.ts";
-
-/** Local training settings sent with each fit. */
-export interface TrainingConfig {
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: "sgd" | "momentum" | "nesterov" | "adam";
-  readonly learningRate: number;
-  readonly momentum: number;
-  readonly schedule: "constant" | "cosine";
-}
 
 /** Options shared by the FedAvg strategies (Flower's names where they exist). */
 export interface FedAvgOptions {
@@ -68,7 +58,7 @@ export interface UpdateRules {
   /** Checks one update's payload and signature against the announcement. */
   check(
     clientId: string,
-    update: UpdateMessage,
+    update: Update,
     announcement: Announcement,
   ): Promise<CheckedUpdate>;
   /** Combines the members' payloads. */
@@ -86,12 +76,12 @@ interface RoundState {
   readonly failures: Failure[];
 }
 
-function weightedEvaluation(reports: readonly ReportMessage[]): Evaluation {
-  const total = reports.reduce((s, r) => s + r.examples, 0);
+function weightedEvaluation(results: readonly EvaluateResult[]): Evaluation {
+  const total = results.reduce((s, r) => s + r.examples, 0);
   if (total === 0) return { loss: NaN, accuracy: NaN };
   return {
-    loss: reports.reduce((s, r) => s + r.loss * r.examples, 0) / total,
-    accuracy: reports.reduce((s, r) => s + r.accuracy * r.examples, 0) / total,
+    loss: results.reduce((s, r) => s + r.loss * r.examples, 0) / total,
+    accuracy: results.reduce((s, r) => s + r.accuracy * r.examples, 0) / total,
   };
 }
 
@@ -146,7 +136,6 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
       return {
         clients,
         fit: {
-          type: "fit",
           round,
           baseRound,
           ...options.training,
@@ -221,7 +210,7 @@ function select(
 function checkMembership(
   s: RoundState,
   clientId: string,
-  update: UpdateMessage,
+  update: Update,
   count: number,
 ): Announcement {
   const a = s.announcement;

@@ -11,9 +11,9 @@
 import { FlheError } from "../util/error.ts";
 import { sha256Hex } from "../util/hex.ts";
 import { checkCiphertexts, type PaillierPool, type PublicKey } from "../he/mod.ts";
-import type { SetMember } from "../net/mod.ts";
 import { createFedAvgCore, type FedAvgOptions } from "./fedavg.ts";
 import type { Strategy } from "./strategy.ts";
+import type { SetMember } from "./rounds.ts";
 
 /** What a client signs for one contribution. */
 export interface SignedContribution {

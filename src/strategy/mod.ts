@@ -6,6 +6,7 @@
  * @module
  */
 
+export * from "./rounds.ts";
 export * from "./strategy.ts";
 export * from "./fedavg.ts";
 export * from "./fedavg_he.ts";

@@ -11,19 +11,19 @@
 
 import type {
   Contribution,
-  FitMessage,
-  ModelMessage,
-  ReportMessage,
+  EvaluateResult,
+  FitConfig,
+  ModelKind,
   SetMember,
-  UpdateMessage,
-} from "../net/mod.ts";
+  Update,
+} from "./rounds.ts";
 
 /** What a round asks of which clients. */
 export interface FitInstructions {
   /** Ids of the selected clients. */
   readonly clients: readonly string[];
-  /** The configuration sent to each. */
-  readonly fit: FitMessage;
+  /** The configuration each is asked to train with. */
+  readonly fit: FitConfig;
 }
 
 /** A client that trained and declared its weight. */
@@ -68,10 +68,10 @@ export interface Aggregate {
   readonly count: number;
 }
 
-/** A finished round: what every client receives. */
+/** A finished round's model: what every client receives. */
 export interface FinishedModel {
-  /** The model message's kind. */
-  readonly kind: ModelMessage["kind"];
+  /** What the payload is. */
+  readonly kind: ModelKind;
   /** The payload for clients. */
   readonly payload: Uint8Array;
   /** The owner's signature (hex) over a sealed model; empty otherwise. */
@@ -156,7 +156,7 @@ export interface Strategy {
    * @param update The update.
    * @throws {FlheError} `protocol` naming what is wrong.
    */
-  acceptUpdate(clientId: string, update: UpdateMessage): Promise<void>;
+  acceptUpdate(clientId: string, update: Update): Promise<void>;
   /**
    * Members of the current announcement without an accepted update.
    *
@@ -180,8 +180,8 @@ export interface Strategy {
   /**
    * Combines the clients' evaluations, weighted by test examples.
    *
-   * @param reports The reports.
+   * @param results The clients' evaluations.
    * @returns Weighted loss and accuracy.
    */
-  aggregateEvaluate(reports: readonly ReportMessage[]): Evaluation;
+  aggregateEvaluate(results: readonly EvaluateResult[]): Evaluation;
 }

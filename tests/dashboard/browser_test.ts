@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { loadBundle } from "../../src/federation/bundle.ts";
 import { federationInfo, writeReport } from "../../src/dashboard/mod.ts";
-import { readHistory } from "../../src/parties/round_table.ts";
+import { readHistory } from "../../src/rounds/mod.ts";
 import {
   freePort,
   type Party,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { startDashboard } from "../../src/dashboard/server.ts";
 import { createSseHub, sseEvent } from "../../src/dashboard/sse.ts";
-import type { ServerEvent } from "../../src/parties/server_events.ts";
+import type { ServerEvent } from "../../src/rounds/mod.ts";
 import { createLogger } from "../../src/util/log.ts";
 import { FEDERATION, okRecord } from "./fixtures.ts";
 

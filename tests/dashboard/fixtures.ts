@@ -5,7 +5,7 @@
  * @module
  */
 
-import { emptyRoundRecord, type RoundRecord } from "../../src/parties/server_store.ts";
+import { emptyRoundRecord, type RoundRecord } from "../../src/rounds/mod.ts";
 import type { FederationInfo } from "../../src/dashboard/mod.ts";
 
 /** A ciphertext as the wire carries it (hex of a 1,024-bit number). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FlheError } from "../../src/util/error.ts";
 import { connect, listen } from "../../src/net/mod.ts";
 import { createCertificateAuthority, issueCertificate } from "../../src/net/tls.ts";
-import type { RoundRecord } from "../../src/parties/server.ts";
+import type { RoundRecord } from "../../src/rounds/mod.ts";
 import { freePort, type Party, smallFederation, startParty, stopAll } from "../parties/harness.ts";
 
 const LIMITS = ["--train-limit", "200", "--test-limit", "200", "--workers", "1"];

@@ -16,7 +16,7 @@ import type {
 import { loadBundle } from "../../src/federation/mod.ts";
 import { generateOwnerSigningKey, sealModel, signModel } from "../../src/secagg/mod.ts";
 import { toHex } from "../../src/util/hex.ts";
-import type { RoundRecord } from "../../src/parties/server.ts";
+import type { RoundRecord } from "../../src/rounds/mod.ts";
 import {
   correlation,
   type Party,

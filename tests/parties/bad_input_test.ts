@@ -26,7 +26,7 @@ import { addMask, maskVector, pairSecrets, signContribution } from "../../src/se
 import { sha256Hex, toHex } from "../../src/util/hex.ts";
 import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
 import { packingWeights } from "../../src/federation/limits.ts";
-import type { RoundRecord } from "../../src/parties/server.ts";
+import type { RoundRecord } from "../../src/rounds/mod.ts";
 import {
   maxAbsDiff,
   type Party,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { RoundRecord } from "../../src/parties/server.ts";
+import type { RoundRecord } from "../../src/rounds/mod.ts";
 import { type Party, readModel, smallFederation, startParty, stopAll } from "./harness.ts";
 
 const LIMITS = ["--train-limit", "200", "--test-limit", "200", "--workers", "1"];

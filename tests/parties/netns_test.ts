@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { RoundRecord } from "../../src/parties/server.ts";
+import type { RoundRecord } from "../../src/rounds/mod.ts";
 import {
   type Party,
   QUICK_CLIENT_ARGS,

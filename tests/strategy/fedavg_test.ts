@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { FlheError } from "../../src/util/error.ts";
-import type { UpdateMessage } from "../../src/net/mod.ts";
-import { createFedAvg, type FedAvgOptions, type Strategy } from "../../src/strategy/mod.ts";
+import {
+  createFedAvg,
+  type FedAvgOptions,
+  type Strategy,
+  type Update,
+} from "../../src/strategy/mod.ts";
 
 const OPTIONS: FedAvgOptions = {
   minFitClients: 2,
@@ -20,14 +24,12 @@ const OPTIONS: FedAvgOptions = {
   seed: 1,
 };
 
-function update(round: number, attempt: number, weight: number, values: number[]): UpdateMessage {
+function update(round: number, attempt: number, weight: number, values: number[]): Update {
   return {
-    type: "update",
     round,
     attempt,
     count: values.length,
     weight,
-    encryptSeconds: 0,
     signature: "",
     payload: new Uint8Array(Float32Array.from(values).buffer),
   };
@@ -128,12 +130,9 @@ Deno.test("configureFit() benches a client that broke the last round while other
 Deno.test("aggregateEvaluate() weights by test examples", () => {
   const s = createFedAvg(OPTIONS, 2);
   const report = (accuracy: number, examples: number) => ({
-    type: "report" as const,
-    round: 1,
     loss: 1 - accuracy,
     accuracy,
     examples,
-    decryptSeconds: 0,
   });
   const e = s.aggregateEvaluate([report(1, 1), report(0.5, 3)]);
   assert.equal(e.accuracy, 0.625);

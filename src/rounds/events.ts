@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RoundRecord } from "./server_store.ts";
+import type { RoundRecord } from "./record.ts";
 
 /** What a client is doing, as far as the server can tell. */
 export type ClientActivity =

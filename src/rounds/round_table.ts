@@ -10,7 +10,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { JsonFields, readJsonFile } from "../util/fs.ts";
-import type { RoundRecord } from "./server_store.ts";
+import type { RoundRecord } from "./record.ts";
 
 /** Longest history {@linkcode parseHistory} reads (the largest number of rounds). */
 const MAX_ROUNDS = 100_000;
@@ -34,7 +34,7 @@ export type RoundStatus = "ok" | "failed" | "recovered";
  * @example Usage
  * ```ts
  * import { roundStatus } from "./round_table.ts";
- * declare const row: import("./server_store.ts").RoundRecord;
+ * declare const row: import("./record.ts").RoundRecord;
  * roundStatus(row); // "ok", "failed" or "recovered"
  * ```
  */

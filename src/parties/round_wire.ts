@@ -1,0 +1,139 @@
+/**
+ * The translation between the strategy's words and the protocol's messages,
+ * at the party that owns the connection: the strategy never sees a frame,
+ * and the wire never sees the strategy's types.
+ *
+ * @module
+ */
+
+import type {
+  AnnounceMessage,
+  DecryptMessage,
+  FitMessage,
+  ReportMessage,
+  UpdateMessage,
+} from "../net/mod.ts";
+import type {
+  Aggregate,
+  Announcement,
+  EvaluateResult,
+  FitConfig,
+  Update,
+} from "../strategy/mod.ts";
+
+/**
+ * The fit message for a round's configuration.
+ *
+ * @param config The strategy's fit configuration.
+ * @returns The message to send to each selected client.
+ *
+ * @example Usage
+ * ```ts
+ * import { fitMessage } from "./round_wire.ts";
+ * declare const config: import("../strategy/mod.ts").FitConfig;
+ * const message = fitMessage(config); // { type: "fit", ... }
+ * ```
+ */
+export function fitMessage(config: FitConfig): FitMessage {
+  return {
+    type: "fit",
+    round: config.round,
+    baseRound: config.baseRound,
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    optimizer: config.optimizer,
+    learningRate: config.learningRate,
+    momentum: config.momentum,
+    schedule: config.schedule,
+    seed: config.seed,
+  };
+}
+
+/**
+ * The announce message for an announcement.
+ *
+ * @param announcement Who contributes to the round.
+ * @returns The message to send to each member.
+ *
+ * @example Usage
+ * ```ts
+ * import { announceMessage } from "./round_wire.ts";
+ * announceMessage({ round: 1, attempt: 1, set: [{ id: "client-1", weight: 5 }] });
+ * ```
+ */
+export function announceMessage(announcement: Announcement): AnnounceMessage {
+  const { round, attempt, set } = announcement;
+  return { type: "announce", round, attempt, set: set.map(({ id, weight }) => ({ id, weight })) };
+}
+
+/**
+ * The strategy's view of a received update.
+ *
+ * @param message The update message.
+ * @returns The update.
+ *
+ * @example Usage
+ * ```ts
+ * import { updateOf } from "./round_wire.ts";
+ * declare const message: import("../net/mod.ts").UpdateMessage;
+ * const update = updateOf(message);
+ * ```
+ */
+export function updateOf(message: UpdateMessage): Update {
+  const { round, attempt, count, weight, signature, payload } = message;
+  return { round, attempt, count, weight, signature, payload };
+}
+
+/**
+ * The strategy's view of a received report.
+ *
+ * @param message The report message.
+ * @returns The evaluation result.
+ *
+ * @example Usage
+ * ```ts
+ * import { evaluateResultOf } from "./round_wire.ts";
+ * evaluateResultOf({
+ *   type: "report",
+ *   round: 1,
+ *   loss: 0.3,
+ *   accuracy: 0.9,
+ *   examples: 100,
+ *   decryptSeconds: 0,
+ * });
+ * ```
+ */
+export function evaluateResultOf(message: ReportMessage): EvaluateResult {
+  const { loss, accuracy, examples } = message;
+  return { loss, accuracy, examples };
+}
+
+/**
+ * The decrypt message that asks the owner to finish an aggregate.
+ *
+ * @param aggregate The round's aggregate.
+ * @returns The message for the owner service.
+ *
+ * @example Usage
+ * ```ts
+ * import { decryptMessage } from "./round_wire.ts";
+ * declare const aggregate: import("../strategy/mod.ts").Aggregate;
+ * const message = decryptMessage(aggregate);
+ * ```
+ */
+export function decryptMessage(aggregate: Aggregate): DecryptMessage {
+  const { round, attempt, set } = aggregate.announcement;
+  return {
+    type: "decrypt",
+    round,
+    attempt,
+    set: set.map(({ id, weight }) => ({ id, weight })),
+    contributions: aggregate.contributions.map(({ id, digest, signature }) => ({
+      id,
+      digest,
+      signature,
+    })),
+    count: aggregate.count,
+    payload: aggregate.payload,
+  };
+}

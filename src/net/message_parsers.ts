@@ -161,6 +161,7 @@ function parseUpdate(f: JsonFields, payload: Uint8Array): UpdateMessage {
   return {
     type: "update",
     round: f.number("round", 1, MAX_ROUND),
+    base: f.string("base", HEX64),
     count: f.number("count", 1, MAX_COUNT),
     weight: f.number("weight", 1, MAX_WEIGHT),
     encryptSeconds: f.number("encryptSeconds", 0, 1e7, false),

@@ -100,6 +100,8 @@ export interface AnnounceMessage {
 export interface UpdateMessage {
   readonly type: "update";
   readonly round: number;
+  /** SHA-256 (hex) of the model the client trained from (which the server never sees). */
+  readonly base: string;
   /** Number of ciphertexts in the payload. */
   readonly count: number;
   /** The client's integer weight, as announced. */

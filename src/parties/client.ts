@@ -36,6 +36,8 @@ export interface ClientOptions {
   readonly dataDir?: string;
   /** Use only the first N examples of the share (for quick runs). */
   readonly trainLimit?: number;
+  /** A fixed seed for this client's shuffles (default: a fresh random seed each round). */
+  readonly trainSeed?: number;
   /** Evaluate on only the first N test images. */
   readonly testLimit?: number;
   /** Paillier workers (default: one per core). */
@@ -172,6 +174,8 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
     crypto = await clientCrypto(bundle, options.workers);
     const contributor = createContributor({
       id,
+      shard,
+      trainSeed: options.trainSeed,
       config: bundle.config,
       peers: bundle.peers,
       weightCap: clientWeightCap(bundle.config),

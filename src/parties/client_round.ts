@@ -42,6 +42,13 @@ export interface ClientCrypto {
 /** What a contributor needs. */
 export interface ContributorContext {
   readonly id: string;
+  /** This client's number (mixed into a fixed training seed). */
+  readonly shard: number;
+  /**
+   * A fixed seed for this client's shuffles (reproducible runs); absent: a
+   * fresh random seed each round. Either way the client's, never the server's.
+   */
+  readonly trainSeed?: number;
   readonly config: FederationConfig;
   readonly peers: Peers;
   /** Largest weight any client may declare. */
@@ -192,9 +199,14 @@ function readyMessage(
   return { type: "ready", round, weight, trainSeconds, contributed };
 }
 
-/** A fresh 32-bit shuffle seed from the client's own CSPRNG: the server never chooses it. */
-function ownSeed(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+/**
+ * This round's shuffle seed: from the client's own CSPRNG, or from its fixed
+ * `trainSeed` (the same derivation as the federation's seed once gave, so a
+ * demo with the same seed reproduces its accuracy). The server never chooses it.
+ */
+function ownSeed(ctx: ContributorContext, round: number): number {
+  if (ctx.trainSeed === undefined) return crypto.getRandomValues(new Uint32Array(1))[0]!;
+  return (((ctx.trainSeed * 1_000_003 + round) >>> 0) ^ ctx.shard) >>> 0;
 }
 
 async function train(
@@ -211,7 +223,7 @@ async function train(
   let lastQuarter = 0;
   const result = await ctx.trainer.train(
     base,
-    { ...ctx.config.training, seed: ownSeed() },
+    { ...ctx.config.training, seed: ownSeed(ctx, m.round) },
     (done, total) => {
       const quarter = Math.floor((4 * done) / total);
       if (quarter > lastQuarter && quarter < 4) {
@@ -368,6 +380,7 @@ async function signed(
   return {
     type: "update",
     round: a.round,
+    base: entry.base,
     count: entry.count,
     weight: entry.weight,
     encryptSeconds: entry.encryptSeconds,

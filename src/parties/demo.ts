@@ -207,6 +207,9 @@ function startParties(
       `${options.clientWorkers ?? 1}`,
       "--connect-timeout",
       "60",
+      // Reproducible: the same seed gives the same demo, encrypted or not.
+      "--train-seed",
+      `${options.seed}`,
       ...(options.trainLimit ? ["--train-limit", `${options.trainLimit}`] : []),
       ...(options.testLimit ? ["--test-limit", `${options.testLimit}`] : []),
     ]);

@@ -35,18 +35,7 @@ import type {
  * ```
  */
 export function fitMessage(config: FitConfig): FitMessage {
-  return {
-    type: "fit",
-    round: config.round,
-    baseRound: config.baseRound,
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    optimizer: config.optimizer,
-    learningRate: config.learningRate,
-    momentum: config.momentum,
-    schedule: config.schedule,
-    seed: config.seed,
-  };
+  return { type: "fit", round: config.round, baseRound: config.baseRound };
 }
 
 /**
@@ -58,12 +47,12 @@ export function fitMessage(config: FitConfig): FitMessage {
  * @example Usage
  * ```ts
  * import { announceMessage } from "./round_wire.ts";
- * announceMessage({ round: 1, attempt: 1, set: [{ id: "client-1", weight: 5 }] });
+ * announceMessage({ round: 1, baseRound: 0, set: [{ id: "client-1", weight: 5 }] });
  * ```
  */
 export function announceMessage(announcement: Announcement): AnnounceMessage {
-  const { round, attempt, set } = announcement;
-  return { type: "announce", round, attempt, set: set.map(({ id, weight }) => ({ id, weight })) };
+  const { round, set } = announcement;
+  return { type: "announce", round, set: set.map(({ id, weight }) => ({ id, weight })) };
 }
 
 /**
@@ -80,8 +69,8 @@ export function announceMessage(announcement: Announcement): AnnounceMessage {
  * ```
  */
 export function updateOf(message: UpdateMessage): Update {
-  const { round, attempt, count, weight, signature, payload } = message;
-  return { round, attempt, count, weight, signature, payload };
+  const { round, base, count, weight, signature, payload } = message;
+  return { round, base, count, weight, signature, payload };
 }
 
 /**
@@ -122,17 +111,13 @@ export function evaluateResultOf(message: ReportMessage): EvaluateResult {
  * ```
  */
 export function decryptMessage(aggregate: Aggregate): DecryptMessage {
-  const { round, attempt, set } = aggregate.announcement;
+  const { round, baseRound, set } = aggregate.announcement;
   return {
     type: "decrypt",
     round,
-    attempt,
+    baseRound,
     set: set.map(({ id, weight }) => ({ id, weight })),
-    contributions: aggregate.contributions.map(({ id, digest, signature }) => ({
-      id,
-      digest,
-      signature,
-    })),
+    contributions: aggregate.contributions.map(({ id, signature }) => ({ id, signature })),
     count: aggregate.count,
     payload: aggregate.payload,
   };

@@ -104,6 +104,8 @@ function adopt(state: ServerState, recovered: Recovered, log: Logger): ServerSta
         round,
         baseRound: 0,
         kind: model.kind,
+        set: [],
+        contributions: [],
         totalWeight: 1,
         contributors: 0,
         evaluate: false,

@@ -11,7 +11,14 @@
 import { FlheError } from "../util/error.ts";
 import type { Logger } from "../util/log.ts";
 import type { ModelMessage, ReadyMessage, ReportMessage, UpdateMessage } from "../net/mod.ts";
-import type { Announcement, Finisher, Ready, Strategy } from "../strategy/mod.ts";
+import type {
+  Aggregate,
+  Announcement,
+  Finisher,
+  ModelKind,
+  Ready,
+  Strategy,
+} from "../strategy/mod.ts";
 import type { ClientRegistry, ConnectedClient } from "./server_clients.ts";
 import { collect, trySend } from "./collect.ts";
 import { announceMessage, evaluateResultOf, fitMessage, updateOf } from "./round_wire.ts";
@@ -102,6 +109,7 @@ export async function runRound(
     kind: finished.kind,
     totalWeight: aggregate.totalWeight,
     contributors: aggregate.announcement.set.length,
+    ...updatesOf(finished.kind, aggregate),
     evaluate: false,
     signature: finished.signature,
     payload: finished.payload,
@@ -180,7 +188,12 @@ async function collectReady(
       return;
     }
     const m = outcome.value;
-    ready.push({ clientId: c.id, weight: m.weight, trainSeconds: m.trainSeconds });
+    ready.push({
+      clientId: c.id,
+      weight: m.weight,
+      trainSeconds: m.trainSeconds,
+      contributed: m.contributed,
+    });
     ctx.observe({ type: "client", id: c.id, activity: "ready" });
   }));
   return ready;
@@ -196,34 +209,21 @@ interface UploadOutcome {
   readonly bytes: number;
 }
 
-/** Announces the set and collects its updates; re-announces once if allowed. */
+/**
+ * Announces the set and collects its updates. There is no second set for a
+ * round (protocol v3): members that uploaded are bound to this set for
+ * their base model, so a round with a missing update fails, and a later
+ * round from the same model can only announce the same set again.
+ */
 async function uploadStep(
   ctx: RoundContext,
-  round: number,
-  first: Announcement | null,
+  _round: number,
+  announcement: Announcement | null,
 ): Promise<UploadOutcome> {
-  if (!first) {
+  if (!announcement) {
     return { aggregateReady: false, reason: "too few clients ready", encrypt: 0, bytes: 0 };
   }
-  let announcement: Announcement | null = first;
-  let outcome = await collectUpdates(ctx, announcement);
-  if (ctx.strategy.missing().length > 0) {
-    announcement = ctx.strategy.reannounce();
-    if (!announcement) {
-      return {
-        aggregateReady: false,
-        reason: `no update from ${ctx.strategy.missing().join(", ")}`,
-        announcement: first,
-        ...outcome,
-      };
-    }
-    ctx.log.info(
-      `round ${round}: announcing again without the members that failed: ${
-        announcement.set.map((m) => m.id).join(", ")
-      }`,
-    );
-    outcome = await collectUpdates(ctx, announcement);
-  }
+  const outcome = await collectUpdates(ctx, announcement);
   const missing = ctx.strategy.missing();
   return {
     aggregateReady: missing.length === 0,
@@ -271,6 +271,18 @@ async function collectUpdates(
     }
   }));
   return { encrypt, bytes: Math.round(bytes / Math.max(1, a.set.length)) };
+}
+
+/** The set and signatures a model of updates carries, so that each client checks what it multiplies. */
+function updatesOf(
+  kind: ModelKind,
+  aggregate: Aggregate,
+): Pick<ModelMessage, "set" | "contributions"> {
+  if (kind !== "updates") return { set: [], contributions: [] };
+  return {
+    set: aggregate.announcement.set.map(({ id, weight }) => ({ id, weight })),
+    contributions: aggregate.contributions.map(({ id, signature }) => ({ id, signature })),
+  };
 }
 
 /** Sends the model to every connected client; collects the selected ones' reports. */

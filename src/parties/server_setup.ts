@@ -115,14 +115,10 @@ function signatureVerifier(bundle: Bundle): ContributionVerifier {
   };
 }
 
-function makeStrategy(
-  bundle: Bundle,
-  pool: PaillierPool | undefined,
-  options: FedAvgOptions,
-): Strategy {
+function makeStrategy(bundle: Bundle, options: FedAvgOptions): Strategy {
   const count = updateCount(bundle.config);
-  return pool
-    ? createFedAvgHE(options, bundle.publicKey, count, pool, signatureVerifier(bundle))
+  return bundle.config.strategy === "fedavg-he"
+    ? createFedAvgHE(options, bundle.publicKey, count, signatureVerifier(bundle))
     : createFedAvg(options, count);
 }
 
@@ -213,19 +209,14 @@ async function serveRounds(
   const { bundle, log } = options;
   const { config } = bundle;
   const { credentials, minClients, observe } = checked;
-  // The server holds no secret: its pool only multiplies ciphertexts.
-  const pool = config.strategy === "fedavg"
-    ? undefined
-    : await createPool({ publicKey: bundle.publicKey, workers: options.workers });
+  // The server holds no secret and multiplies nothing (protocol v3): it
+  // checks each update and relays the signed updates to whoever decrypts.
   const server = createServer({
-    strategy: makeStrategy(bundle, pool, {
+    strategy: makeStrategy(bundle, {
       minFitClients: minClients,
       minAvailableClients: Math.max(minClients, options.minAvailable ?? minClients),
       maxClientWeight: clientWeightCap(config),
       maxTotalWeight: config.encoding.maxTotalWeight,
-      allowReannounce: config.strategy === "fedavg-he" && config.mode === "owner",
-      training: config.training,
-      seed: config.data.seed,
     }),
     finisher: makeFinisher(bundle, credentials, options),
     store: createCheckpointStore(options.stateDir, options.historyPath),
@@ -248,6 +239,5 @@ async function serveRounds(
     return await server.run();
   } finally {
     await server.close();
-    pool?.close();
   }
 }

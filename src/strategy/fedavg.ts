@@ -11,13 +11,14 @@
 
 import { FlheError } from "../util/error.ts";
 import { packingTotal } from "../federation/limits.ts";
-import type { Contribution, EvaluateResult, SetMember, TrainingConfig, Update } from "./rounds.ts";
+import type { Contribution, EvaluateResult, SetMember, Update } from "./rounds.ts";
 import type {
   Aggregate,
   Announcement,
   Evaluation,
   Failure,
   FitInstructions,
+  Ready,
   Strategy,
 } from "./strategy.ts";
 
@@ -33,12 +34,6 @@ export interface FedAvgOptions {
   readonly maxClientWeight: number;
   /** Packing headroom: the announced weights are scaled to sum to at most this. */
   readonly maxTotalWeight: number;
-  /** Whether a member that failed to upload may be dropped by one re-announcement. */
-  readonly allowReannounce: boolean;
-  /** Local training of each round. */
-  readonly training: TrainingConfig;
-  /** Seed from which each round's shuffle seed derives. */
-  readonly seed: number;
 }
 
 /** What a concrete strategy makes of one update. */
@@ -68,11 +63,9 @@ export interface UpdateRules {
 interface RoundState {
   readonly round: number;
   readonly selected: ReadonlySet<string>;
+  readonly baseRound: number;
   announcement?: Announcement;
-  reannounced: boolean;
-  /** Everyone announced this round, in any attempt. */
-  readonly announced: Set<string>;
-  readonly accepted: Map<string, CheckedUpdate>;
+  readonly accepted: Map<string, CheckedUpdate & { readonly base: string }>;
   readonly failures: Failure[];
 }
 
@@ -109,11 +102,9 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
     if (!state) throw new FlheError("protocol", "no round is open");
     return state;
   };
-  const announce = (s: RoundState, set: SetMember[], attempt: number): Announcement | null => {
+  const announce = (s: RoundState, set: SetMember[]): Announcement | null => {
     if (set.length < options.minFitClients) return null;
-    s.announcement = { round: s.round, attempt, set };
-    for (const m of set) s.announced.add(m.id);
-    s.accepted.clear();
+    s.announcement = { round: s.round, baseRound: s.baseRound, set };
     return s.announcement;
   };
   return {
@@ -127,25 +118,16 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
       const clients = select(options, available, benched);
       state = {
         round,
+        baseRound,
         selected: new Set(clients),
-        reannounced: false,
-        announced: new Set(),
         accepted: new Map(),
         failures: [],
       };
-      return {
-        clients,
-        fit: {
-          round,
-          baseRound,
-          ...options.training,
-          seed: (options.seed * 1_000_003 + round) >>> 0,
-        },
-      };
+      return { clients, fit: { round, baseRound } };
     },
     configureAnnounce(ready) {
       const s = current();
-      const set: SetMember[] = [];
+      const usable: Ready[] = [];
       for (const r of ready) {
         if (!s.selected.has(r.clientId)) continue;
         if (r.weight > options.maxClientWeight) {
@@ -153,21 +135,21 @@ export function createFedAvgCore(options: FedAvgOptions, rules: UpdateRules): St
             clientId: r.clientId,
             reason: `declared weight ${r.weight} exceeds the cap ${options.maxClientWeight}`,
           });
-        } else set.push({ id: r.clientId, weight: r.weight });
+        } else usable.push(r);
       }
-      return announce(s, set.sort((a, b) => compareIds(a.id, b.id)), 1);
-    },
-    reannounce() {
-      const s = current();
-      if (!options.allowReannounce || s.reannounced || !s.announcement) return null;
-      s.reannounced = true;
-      // Only the members whose upload arrived stay; they mask afresh for the new set.
-      return announce(s, s.announcement.set.filter((m) => s.accepted.has(m.id)), 2);
+      return announce(s, contributorSet(usable, s.failures).sort((a, b) => compareIds(a.id, b.id)));
     },
     async acceptUpdate(clientId, update) {
       const s = current();
       const a = checkMembership(s, clientId, update, rules.count);
-      s.accepted.set(clientId, await rules.check(clientId, update, a));
+      const first = s.accepted.values().next().value;
+      if (first && first.base !== update.base) {
+        throw new FlheError(
+          "protocol",
+          `${clientId} trained from another model than the set's other members`,
+        );
+      }
+      s.accepted.set(clientId, { ...await rules.check(clientId, update, a), base: update.base });
     },
     missing() {
       const s = current();
@@ -215,10 +197,10 @@ function checkMembership(
 ): Announcement {
   const a = s.announcement;
   if (!a) throw new FlheError("protocol", `no set has been announced for round ${s.round}`);
-  if (update.round !== a.round || update.attempt !== a.attempt) {
+  if (update.round !== a.round) {
     throw new FlheError(
       "protocol",
-      `update for round ${update.round} attempt ${update.attempt}, but round ${a.round} attempt ${a.attempt} is open`,
+      `update for round ${update.round}, but round ${a.round} is open`,
     );
   }
   const member = a.set.find((m) => m.id === clientId);
@@ -240,8 +222,45 @@ function checkMembership(
 
 /** Members of a round's announced set whose update did not arrive or was refused. */
 function breakers(state: RoundState | undefined): Set<string> {
+  // Members that uploaded are bound to that set: its breakers are needed to complete it.
+  if (state?.accepted.size) return new Set();
   const failed = new Set(state?.failures.map((f) => f.clientId));
-  return new Set([...state?.announced ?? []].filter((id) => failed.has(id)));
+  return new Set(state?.announcement?.set.map((m) => m.id).filter((id) => failed.has(id)));
+}
+
+const setKey = (set: readonly SetMember[]) =>
+  set.map((m) => `${m.id}:${m.weight}`).sort().join(",");
+
+/**
+ * Who can contribute together. A client contributes from a base model to
+ * one set only (protocol v3): if a round failed after some members
+ * uploaded, those members are ready only for that same set. So the first
+ * such set whose members are all ready (with the same weights) is announced
+ * again; otherwise the clients not bound to any set form the set, and the
+ * bound ones sit out until the model moves on.
+ */
+function contributorSet(ready: readonly Ready[], failures: Failure[]): SetMember[] {
+  const byId = new Map(ready.map((r) => [r.clientId, r]));
+  for (const r of ready) {
+    if (r.contributed.length === 0) continue;
+    const fits = r.contributed.every((m) => {
+      const other = byId.get(m.id);
+      return other?.weight === m.weight &&
+        (other.contributed.length === 0 || setKey(other.contributed) === setKey(r.contributed));
+    });
+    if (fits) return r.contributed.map(({ id, weight }) => ({ id, weight }));
+  }
+  for (const r of ready) {
+    if (r.contributed.length === 0) continue;
+    failures.push({
+      clientId: r.clientId,
+      reason: `contributed from this model to ${
+        r.contributed.map((m) => m.id).join(", ")
+      } already, and that set is not complete`,
+    });
+  }
+  return ready.filter((r) => r.contributed.length === 0)
+    .map((r) => ({ id: r.clientId, weight: r.weight }));
 }
 
 /**

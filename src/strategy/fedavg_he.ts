@@ -1,16 +1,17 @@
 /**
  * FedAvgHE: the server's strategy when updates are Paillier ciphertexts.
  * Every ciphertext is checked on arrival (`0 < c < n^2`, `gcd(c, n) = 1`,
- * count), every contribution's signature against the announced set; the
- * accepted vectors are multiplied slot-wise mod `n^2` in the worker pool,
- * which adds the (masked) plaintexts without reading them.
+ * count), every contribution's signature against the announced set. The
+ * accepted vectors are not multiplied here (protocol v3): they go on, one
+ * after the other, to whoever decrypts (the owner, or every client in
+ * shared-key mode), which multiplies exactly what the members signed.
  *
  * @module
  */
 
 import { FlheError } from "../util/error.ts";
 import { sha256Hex } from "../util/hex.ts";
-import { checkCiphertexts, type PaillierPool, type PublicKey } from "../he/mod.ts";
+import { checkCiphertexts, type PublicKey } from "../he/mod.ts";
 import { createFedAvgCore, type FedAvgOptions } from "./fedavg.ts";
 import type { Strategy } from "./strategy.ts";
 import type { SetMember } from "./rounds.ts";
@@ -18,7 +19,9 @@ import type { SetMember } from "./rounds.ts";
 /** What a client signs for one contribution. */
 export interface SignedContribution {
   readonly round: number;
-  readonly attempt: number;
+  readonly baseRound: number;
+  /** SHA-256 (hex) of the base model, as the member states it. */
+  readonly base: string;
   readonly set: readonly SetMember[];
   readonly id: string;
   readonly weight: number;
@@ -38,7 +41,6 @@ export type ContributionVerifier = (
  * @param options Client counts, caps and training settings.
  * @param publicKey The federation's public key.
  * @param count Ciphertexts per update.
- * @param pool A worker pool for the public key (no secret needed).
  * @param verify Checks a contribution's signature.
  * @returns The strategy.
  *
@@ -47,15 +49,13 @@ export type ContributionVerifier = (
  * import { createFedAvgHE } from "./fedavg_he.ts";
  * declare const options: import("./fedavg.ts").FedAvgOptions;
  * declare const key: import("../he/mod.ts").PublicKey;
- * declare const pool: import("../he/mod.ts").PaillierPool;
- * createFedAvgHE(options, key, 980, pool, () => Promise.resolve(true));
+ * createFedAvgHE(options, key, 980, () => Promise.resolve(true));
  * ```
  */
 export function createFedAvgHE(
   options: FedAvgOptions,
   publicKey: PublicKey,
   count: number,
-  pool: PaillierPool,
   verify: ContributionVerifier,
 ): Strategy {
   return createFedAvgCore(options, {
@@ -68,7 +68,8 @@ export function createFedAvgHE(
       const digest = await sha256Hex(update.payload);
       const signed: SignedContribution = {
         round: announcement.round,
-        attempt: announcement.attempt,
+        baseRound: announcement.baseRound,
+        base: update.base,
         set: announcement.set,
         id: clientId,
         weight: update.weight,
@@ -85,6 +86,17 @@ export function createFedAvgHE(
         contribution: { id: clientId, digest, signature: update.signature },
       };
     },
-    combine: (payloads) => pool.aggregate(payloads),
+    // Not multiplied here: whoever decrypts multiplies exactly what the members signed.
+    combine: (payloads) => Promise.resolve(concatenate(payloads)),
   });
+}
+
+function concatenate(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }

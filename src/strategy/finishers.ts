@@ -1,6 +1,7 @@
 /**
  * Finishers that need no other party: in shared-key mode the clients
- * decrypt the aggregate themselves; plaintext FedAvg sends the sum as is.
+ * multiply and decrypt the members' updates themselves; plaintext FedAvg
+ * sends the sum as is.
  * (Owner mode's finisher asks the owner service; it lives with the server.)
  *
  * @module
@@ -9,7 +10,8 @@
 import type { Finisher } from "./strategy.ts";
 
 /**
- * The finisher of shared-key mode: clients receive the encrypted aggregate.
+ * The finisher of shared-key mode: clients receive every member's signed
+ * ciphertexts and multiply them themselves.
  *
  * @returns The finisher.
  *
@@ -23,7 +25,7 @@ export function createSharedKeyFinisher(): Finisher {
   return {
     finish: (aggregate) =>
       Promise.resolve({
-        kind: "aggregate",
+        kind: "updates",
         payload: aggregate.payload,
         signature: "",
         decryptSeconds: 0,

@@ -8,24 +8,16 @@
  * @module
  */
 
-/** Local training settings of each round. */
-export interface TrainingConfig {
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: "sgd" | "momentum" | "nesterov" | "adam";
-  readonly learningRate: number;
-  readonly momentum: number;
-  readonly schedule: "constant" | "cosine";
-}
-
-/** What a selected client is asked to do in a round (Flower's `FitIns` config). */
-export interface FitConfig extends TrainingConfig {
+/**
+ * What a selected client is asked to do in a round (Flower's `FitIns`):
+ * only which round and from which model. How to train is the owner-signed
+ * federation's, and the shuffle seed the client's own (protocol v3).
+ */
+export interface FitConfig {
   /** The round. */
   readonly round: number;
   /** The round of the global model to train from (0: the initial model). */
   readonly baseRound: number;
-  /** Seed of this round's local shuffles. */
-  readonly seed: number;
 }
 
 /** A member of an announced set and its weight. */
@@ -40,8 +32,8 @@ export interface SetMember {
 export interface Update {
   /** The round it answers. */
   readonly round: number;
-  /** The announcement (attempt) it answers. */
-  readonly attempt: number;
+  /** SHA-256 (hex) of the base model the member trained from, as it states it. */
+  readonly base: string;
   /** Values (or ciphertexts) in the payload. */
   readonly count: number;
   /** The member's integer weight, as announced. */
@@ -72,7 +64,8 @@ export interface EvaluateResult {
 
 /**
  * What a finished round's model is: `sealed` (the new model, AES-GCM under
- * the group key: owner mode), `aggregate` (the summed ciphertexts: shared-key
- * mode) or `plain` (the float32 sum: plaintext FedAvg).
+ * the group key: owner mode), `updates` (every member's signed ciphertexts,
+ * which each client multiplies itself: shared-key mode) or `plain` (the
+ * float32 sum: plaintext FedAvg).
  */
-export type ModelKind = "sealed" | "aggregate" | "plain";
+export type ModelKind = "sealed" | "updates" | "plain";

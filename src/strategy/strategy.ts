@@ -34,14 +34,19 @@ export interface Ready {
   readonly weight: number;
   /** Seconds it trained. */
   readonly trainSeconds: number;
+  /**
+   * The set it already contributed to from this round's base model (empty
+   * if none): it contributes from that model to no other set.
+   */
+  readonly contributed: readonly SetMember[];
 }
 
 /** Who contributes to a round, as told to every member. */
 export interface Announcement {
   /** The round. */
   readonly round: number;
-  /** 1, or 2 for the one re-announcement. */
-  readonly attempt: number;
+  /** The round of the model the members trained from. */
+  readonly baseRound: number;
   /** The members, sorted by id. */
   readonly set: readonly SetMember[];
 }
@@ -62,9 +67,13 @@ export interface Aggregate {
   readonly contributions: readonly Contribution[];
   /** Sum of the members' packing weights (the divisor of the mean). */
   readonly totalWeight: number;
-  /** Ciphertexts (HE) or float32 sums (plaintext FedAvg). */
+  /**
+   * FedAvgHE: every member's ciphertexts, one update after the other in set
+   * order (the server does not multiply them: whoever decrypts multiplies
+   * exactly what the members signed); FedAvg: the float32 sum.
+   */
   readonly payload: Uint8Array;
-  /** Number of values in the payload. */
+  /** Values (or ciphertexts) per member's update. */
   readonly count: number;
 }
 
@@ -142,13 +151,6 @@ export interface Strategy {
    *   rejected ones are added to {@linkcode Strategy.failures}).
    */
   configureAnnounce(ready: readonly Ready[]): Announcement | null;
-  /**
-   * Announces the set again without the members that did not upload: allowed
-   * once per round, and only where the finisher decrypts once per round.
-   *
-   * @returns The new announcement, or `null` if not allowed or too few remain.
-   */
-  reannounce(): Announcement | null;
   /**
    * Checks and keeps one update of the announced set.
    *

@@ -111,12 +111,6 @@ export async function connectOwner(fed: string): Promise<Peer> {
 }
 
 /** The fit of `round` as a server would send it. */
-export function fitMessage(bundle: Bundle, round: number, baseRound = 0): Message {
-  return {
-    type: "fit",
-    round,
-    baseRound,
-    ...bundle.config.training,
-    seed: round,
-  };
+export function fitMessage(round: number, baseRound = 0): Message {
+  return { type: "fit", round, baseRound };
 }

@@ -39,6 +39,8 @@ export interface ScriptedServer {
   readonly bundle: Bundle;
   /** Waits until these clients have said hello; answers each with a welcome. */
   clients(ids: readonly string[]): Promise<Map<string, Peer>>;
+  /** Waits for the next hello from `id` (a restarted client) and returns its new connection. */
+  reconnected(id: string): Promise<Peer>;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startScriptedServer(fed: string): Promise<ScriptedServer> 
   const url = new URL(bundle.config.serverUrl);
   const arrived = new Map<string, Peer>();
   const waiters: (() => void)[] = [];
+  const rejoin = new Map<string, (p: Peer) => void>();
   const listener: Listener = await listen({
     hostname: url.hostname,
     port: Number(url.port),
@@ -61,8 +64,11 @@ export async function startScriptedServer(fed: string): Promise<ScriptedServer> 
       if (hello.type !== "hello") return channel.close();
       channel.authenticate();
       channel.send({ type: "welcome", id: hello.id, completedRounds: 0, rounds: 5 });
-      arrived.set(hello.id, peer(hello.id, channel));
+      const p = peer(hello.id, channel);
+      arrived.set(hello.id, p);
       for (const w of waiters.splice(0)) w();
+      rejoin.get(hello.id)?.(p);
+      rejoin.delete(hello.id);
     },
   });
   return {
@@ -72,6 +78,9 @@ export async function startScriptedServer(fed: string): Promise<ScriptedServer> 
         await new Promise<void>((r) => waiters.push(r));
       }
       return new Map(ids.map((id) => [id, arrived.get(id)!]));
+    },
+    reconnected(id) {
+      return new Promise((resolve) => rejoin.set(id, resolve));
     },
     close: () => listener.close(),
   };

@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { codecParams, decrypt, loadSecretKey, readBigint } from "../../src/he/mod.ts";
 import type { Message } from "../../src/net/mod.ts";
 import { loadBundle } from "../../src/federation/mod.ts";
-import { generateOwnerSigningKey, sealModel, signModel } from "../../src/secagg/mod.ts";
+import {
+  generateOwnerSigningKey,
+  sealModel,
+  signContribution,
+  signModel,
+} from "../../src/secagg/mod.ts";
 import { sha256Hex, toHex } from "../../src/util/hex.ts";
 import type { RoundRecord } from "../../src/rounds/mod.ts";
 import { correlation, readModel, startParty } from "./harness.ts";
@@ -338,4 +343,78 @@ Deno.test("active server: an update trained from another model is refused by the
     owner.send({ ...request(1, 0, set, updates), baseRound: 0, round: 2 });
     await refused(owner, /round 2 refused: the signature of client-1 does not verify/);
   });
+});
+
+/** A model of updates as a server sends it in shared-key mode. */
+function updatesModel(
+  round: number,
+  set: readonly { id: string; weight: number }[],
+  signatures: readonly string[],
+  payload: Uint8Array,
+): Message {
+  return {
+    ...MODEL_BASE,
+    round,
+    kind: "updates",
+    set: [...set],
+    contributions: set.map((m, i) => ({ id: m.id, signature: signatures[i]! })),
+    signature: "",
+    payload,
+  };
+}
+
+Deno.test("active server: a shared-key client applies only the product of updates the members signed", async () => {
+  await withFederation(2, async (f) => {
+    const { set, updates } = await honestRound(f, 1);
+    const count = updates.get("client-1")!.count;
+    const signatures = set.map((m) => updates.get(m.id)!.signature);
+    // A server-chosen "aggregate" (v2 clients decrypted and applied it exactly).
+    const chosen = forgedCiphertexts(f, count, () => 1n);
+    await assertModelRefused(
+      f,
+      updatesModel(1, set, signatures, chosen),
+      /expected 2 updates/,
+    );
+    // A chosen update in client-2's place, with the genuine signatures.
+    const swapped = request(1, 0, set, updates, new Map([["client-2", chosen]])).payload;
+    await assertModelRefused(
+      f,
+      updatesModel(1, set, signatures, swapped),
+      /signature of client-2 does not verify for its update/,
+    );
+  }, { mode: "shared-key" });
+});
+
+Deno.test("active server: a shared-key client decrypts a round once, and a sum that does not decode leaves it up", async () => {
+  await withFederation(2, async (f) => {
+    const { set, updates } = await honestRound(f, 1);
+    // client-2 colludes: it signs garbage (no masks) for the same round, set and model.
+    const bad = await loadBundle(`${f.fed}/client-2`);
+    const count = updates.get("client-2")!.count;
+    const n = f.server.bundle.publicKey.n;
+    const garbage = forgedCiphertexts(f, count, () => n - 1n);
+    const signature = toHex(
+      await signContribution(bad.clientKeys!, {
+        context: bad.config.fingerprint,
+        round: 1,
+        baseRound: 0,
+        base: updates.get("client-2")!.base,
+        set,
+        id: "client-2",
+        weight: set[1]!.weight,
+        digest: await sha256Hex(garbage),
+      }),
+    );
+    const payload = request(1, 0, set, updates, new Map([["client-2", garbage]])).payload;
+    const model = updatesModel(1, set, [updates.get("client-1")!.signature, signature], payload);
+    await assertModelRefused(f, model, /model of round 1 refused: the sum does not decode/);
+    // Still up; the round is not decrypted a second time, not even the honest sum.
+    const honest = updatesModel(
+      1,
+      set,
+      set.map((m) => updates.get(m.id)!.signature),
+      request(1, 0, set, updates).payload,
+    );
+    await assertModelRefused(f, honest, /this client decrypted round 1 already/);
+  }, { mode: "shared-key" });
 });

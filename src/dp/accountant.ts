@@ -151,7 +151,8 @@ export class RdpAccountant {
     checkMechanism(mechanism.sampleRate, mechanism.noiseMultiplier);
     checkSteps(mechanism.steps, "steps");
     const r = this.#oneStep(mechanism.sampleRate, mechanism.noiseMultiplier);
-    const total = this.#total.map((t, k) => t + r[k]! * mechanism.steps);
+    const n = mechanism.steps;
+    const total = n === 0 ? this.#total : this.#total.map((t, k) => t + r[k]! * n);
     return rdpToEpsilon(this.#orders, total, delta, conversion);
   }
 
@@ -193,9 +194,17 @@ export class RdpAccountant {
       if (room >= 0 && Number.isFinite(rk)) best = Math.max(best, Math.floor(room / rk));
     }
     if (best > Number.MAX_SAFE_INTEGER) return Infinity;
-    // Rounding can put the linear bound one step off either way: settle it exactly.
+    // Rounding can put the linear bound a step off either way, and the zero-epsilon
+    // rule of the conversion can allow more: settle it exactly (fits() is monotone).
     while (best > 0 && !fits(best)) best--;
-    while (fits(best + 1)) best++;
+    let step = 1;
+    while (best + step <= Number.MAX_SAFE_INTEGER && fits(best + step)) {
+      best += step;
+      step *= 2;
+    }
+    for (step = Math.floor(step / 2); step >= 1; step = Math.floor(step / 2)) {
+      if (fits(best + step)) best += step;
+    }
     return best;
   }
 

@@ -82,7 +82,8 @@ export function conversionOffset(order: number, delta: number, conversion: Conve
 
 /**
  * Converts RDP values at several orders to the best `(epsilon, delta)`.
- * Epsilon is never below 0 (a negative bound at some order implies 0).
+ * Epsilon is never below 0 (a negative bound at some order implies 0), and is
+ * 0 when the RDP is below about `delta^2` at some order.
  *
  * @param orders The Rényi orders, each `> 1`.
  * @param rdp The RDP value at each order (same length).
@@ -118,7 +119,12 @@ export function rdpToEpsilon(
     if (Number.isNaN(r) || r < 0) {
       throw new FlheError("range", `dp: rdp[${k}] ${r} is not a number >= 0`);
     }
-    const eps = r + conversionOffset(orders[k]!, delta, conversion);
+    // Rényi divergence grows with the order, so r also bounds the KL divergence, and
+    // delta >= sqrt(1 - exp(-KL)) gives epsilon 0 (dp-accounting's rule; Opacus lacks it
+    // and reports ~0.1 for zero RDP). It only fires when r < ~delta^2: nothing spent.
+    const eps = delta * delta + Math.expm1(-r) > 0
+      ? 0
+      : r + conversionOffset(orders[k]!, delta, conversion);
     if (eps < bestEpsilon) {
       bestEpsilon = eps;
       best = k;

@@ -169,7 +169,7 @@ export function erfc(x: number): number {
  * @example
  * ```ts
  * import { logErfc } from "./special.ts";
- * logErfc(40); // -1605.3089657...  (erfc(40) is below the smallest double)
+ * logErfc(40); // -1604.2615566532736 (erfc(40) is below the smallest double)
  * ```
  */
 export function logErfc(x: number): number {

@@ -8,7 +8,15 @@
  * @module
  */
 
-/** The most `crypto.getRandomValues` fills in one call: 65,536 bytes. */
+/**
+ * The most `crypto.getRandomValues` fills in one call: 65,536 bytes, in 32-bit words.
+ *
+ * @example
+ * ```ts
+ * import { WORDS_PER_CALL } from "./random.ts";
+ * crypto.getRandomValues(new Uint32Array(WORDS_PER_CALL)); // one more word would throw
+ * ```
+ */
 export const WORDS_PER_CALL = 16_384;
 
 /** 2^-53: one unit in the last place of a double in `[0.5, 1)`. */

@@ -22,6 +22,13 @@ import { logAddExp, logErfc, logSubExp } from "./special.ts";
 /**
  * The RDP orders of Opacus' `RDPAccountant.DEFAULT_ALPHAS` (and of TensorFlow
  * Privacy's tutorials): 1.1, 1.2, ..., 10.9, then 12, 13, ..., 63.
+ *
+ * @example
+ * ```ts
+ * import { computeRdp, DEFAULT_RDP_ORDERS } from "./rdp.ts";
+ * const wider = [...DEFAULT_RDP_ORDERS, 128, 256]; // for very small epsilons
+ * computeRdp({ sampleRate: 0.01, noiseMultiplier: 3, steps: 100 }, wider);
+ * ```
  */
 export const DEFAULT_RDP_ORDERS: readonly number[] = Object.freeze([
   ...Array.from({ length: 99 }, (_, x) => 1 + (x + 1) / 10),
@@ -168,6 +175,11 @@ export function computeRdp(
  * @param sampleRate Must be in `[0, 1]`.
  * @param noiseMultiplier Must be finite and `>= 0`.
  * @throws {FlheError} `range`, quoting the parameter.
+ * @example
+ * ```ts
+ * import { checkMechanism } from "./rdp.ts";
+ * checkMechanism(0.01, 1.1); // fine; a rate of 1.5 or a multiplier of -1 would throw
+ * ```
  */
 export function checkMechanism(sampleRate: number, noiseMultiplier: number): void {
   if (!(sampleRate >= 0 && sampleRate <= 1)) {
@@ -187,6 +199,11 @@ export function checkMechanism(sampleRate: number, noiseMultiplier: number): voi
  * @param steps Must be a non-negative safe integer.
  * @param name The parameter's name for the message.
  * @throws {FlheError} `range`, quoting the parameter.
+ * @example
+ * ```ts
+ * import { checkSteps } from "./rdp.ts";
+ * checkSteps(585, "steps"); // fine; 2.5 or -1 would throw
+ * ```
  */
 export function checkSteps(steps: number, name: string): void {
   if (!Number.isSafeInteger(steps) || steps < 0) {
@@ -203,6 +220,11 @@ function checkOrder(order: number, name: string): void {
  *
  * @param orders Must be non-empty, each `> 1`.
  * @throws {FlheError} `range`, quoting the first bad order and its index.
+ * @example
+ * ```ts
+ * import { checkOrders } from "./rdp.ts";
+ * checkOrders([1.5, 2, 32]); // fine; [2, 1] would throw naming orders[1]
+ * ```
  */
 export function checkOrders(orders: readonly number[]): void {
   if (orders.length === 0) throw new FlheError("range", "dp: orders is empty");

@@ -3,9 +3,11 @@
  *
  * Each normal value comes from the Box-Muller transform of two uniform
  * doubles with 53 random bits each (`sqrt(-2 log u1) * cos(2 pi u2)` and its
- * sine twin), so a value is a fixed number of operations on secret bits: no
- * rejection loop whose running time depends on the draw, no state to
- * predict. Results are computed in float64 and rounded once into the output.
+ * sine twin): no rejection loop, so the time a value takes hardly depends on
+ * the draw (only through the branches inside `Math.log`, `cos` and `sin`),
+ * unlike the discrete samplers whose running time Jin et al. (below) used to
+ * read the noise; and no generator state to predict. Results are computed in
+ * float64 and rounded once into the output.
  * The largest magnitude Box-Muller can give from 53-bit uniforms is
  * `sqrt(2 * 53 * log 2) = 8.57`: the tail beyond 8.57 sigma (probability
  * about 1e-17 per value) is missing, which no test or accountant can see.

@@ -1,0 +1,2 @@
+export * from "../../src/dp/mod.ts";
+export { FlheError } from "../../src/util/error.ts";

@@ -10,7 +10,6 @@
 import { FlheError } from "../util/error.ts";
 import { fromHex } from "../util/hex.ts";
 import type { Logger } from "../util/log.ts";
-import { createPool, type PaillierPool } from "../he/mod.ts";
 import { verifyContribution } from "../secagg/mod.ts";
 import {
   type Bundle,
@@ -57,8 +56,6 @@ export interface ServerOptions {
   readonly roundTimeoutMs: number;
   /** Fewest clients per round (default: the federation's). */
   readonly minClients?: number;
-  /** Workers that multiply ciphertexts (default: one per core). */
-  readonly workers?: number;
   /** Fewest connected clients before a round starts (default: `minClients`). */
   readonly minAvailable?: number;
   /** How long a finished server stays to tell reconnecting clients "done" (default 30 s). */

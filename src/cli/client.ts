@@ -6,7 +6,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { createLogger } from "../util/log.ts";
-import { loadBundle } from "../federation/bundle.ts";
+import { loadBundle } from "../federation/mod.ts";
 import * as rules from "../federation/rules.ts";
 import { runClient } from "../parties/client.ts";
 import { type Command, defineCommand } from "./command.ts";

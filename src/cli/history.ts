@@ -6,7 +6,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { loadBundle } from "../federation/bundle.ts";
+import { loadBundle } from "../federation/mod.ts";
 import { readHistory, roundCsv, roundTable } from "../rounds/mod.ts";
 import { federationInfo, writeReport } from "../dashboard/mod.ts";
 import { type Command, type CommandSpec, defineCommand } from "./command.ts";

@@ -5,7 +5,7 @@
  */
 
 import { createLogger, type Logger } from "../util/log.ts";
-import { STRATEGIES } from "../federation/bundle.ts";
+import { STRATEGIES } from "../federation/mod.ts";
 import * as rules from "../federation/rules.ts";
 import {
   DEFAULT_MAX_CLIENT_WEIGHT,

@@ -5,7 +5,7 @@
  */
 
 import { createLogger } from "../util/log.ts";
-import { loadBundle } from "../federation/bundle.ts";
+import { loadBundle } from "../federation/mod.ts";
 import { runOwnerService } from "../parties/owner_service.ts";
 import { type Command, defineCommand } from "./command.ts";
 import { path } from "./option_kinds.ts";

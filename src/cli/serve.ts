@@ -5,7 +5,7 @@
  */
 
 import { createLogger } from "../util/log.ts";
-import { loadBundle } from "../federation/bundle.ts";
+import { loadBundle } from "../federation/mod.ts";
 import * as rules from "../federation/rules.ts";
 import { runServer } from "../parties/server_setup.ts";
 import { type Command, defineCommand } from "./command.ts";

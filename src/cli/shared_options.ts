@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type FederationConfig, KEY_MODES, type KeyMode } from "../federation/bundle.ts";
+import { type FederationConfig, KEY_MODES, type KeyMode } from "../federation/mod.ts";
 import { KEY_KIND_NAMES, KEY_KINDS, type KeyKind } from "../he/mod.ts";
 import * as rules from "../federation/rules.ts";
 import { PARTITION_SCHEMES, type PartitionScheme } from "../data/mod.ts";

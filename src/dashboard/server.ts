@@ -134,7 +134,7 @@ function route(request: Request, r: Routes): Response {
   if (path === "/") return reply(livePage("flhe dashboard"), 200, "text/html");
   if (path === "/state") return reply(JSON.stringify(r.state.snapshot()), 200, "application/json");
   if (path === "/events") {
-    const stream = r.hub.subscribe(sseEvent("snapshot", r.state.snapshot()));
+    const stream = r.hub.subscribe(() => sseEvent("snapshot", r.state.snapshot()));
     return stream ?? reply("too many dashboard pages open\n", 503, "text/plain");
   }
   return assetResponse(path, r.assets) ?? reply("not found\n", 404, "text/plain");

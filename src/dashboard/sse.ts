@@ -37,10 +37,11 @@ export interface SseHub {
   /**
    * A new page's event stream, starting with `first`.
    *
-   * @param first The page's first event (e.g. the whole state).
+   * @param first Makes the page's first event (e.g. the whole state); not
+   *   called when the hub is full, so a refused page costs no serialising.
    * @returns The response, or `undefined` when the hub is full.
    */
-  subscribe(first: string): Response | undefined;
+  subscribe(first: () => string): Response | undefined;
   /**
    * Sends an event to every page.
    *
@@ -58,6 +59,9 @@ export interface SseHub {
 }
 
 const encoder = new TextEncoder();
+
+/** The keep-alive comment, encoded once for every page and tick. */
+const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");
 
 /**
  * Formats one event: its type and its data (one line of JSON).
@@ -87,7 +91,7 @@ export function sseEvent(type: string, data: unknown): string {
  * ```ts
  * import { createSseHub, sseEvent } from "./sse.ts";
  * const hub = createSseHub({ maxSubscribers: 32, maxQueuedBytes: 1 << 20 });
- * const response = hub.subscribe(sseEvent("snapshot", {}));
+ * const response = hub.subscribe(() => sseEvent("snapshot", {}));
  * hub.broadcast(sseEvent("phase", { round: 1 }));
  * hub.close();
  * ```
@@ -112,8 +116,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
     c.enqueue(bytes);
   };
   const timer = setInterval(() => {
-    const ping = encoder.encode(": keep-alive\n\n");
-    for (const c of [...subscribers]) send(c, ping);
+    for (const c of [...subscribers]) send(c, KEEP_ALIVE);
   }, options.keepAliveMs ?? 15_000);
   return {
     subscribe(first) {
@@ -121,7 +124,7 @@ export function createSseHub(options: SseHubOptions): SseHub {
         counts.refused++;
         return undefined;
       }
-      const bytes = encoder.encode(`retry: 3000\n\n${first}`);
+      const bytes = encoder.encode(`retry: 3000\n\n${first()}`);
       counts.firstBytes += bytes.length;
       let self: ReadableStreamDefaultController<Uint8Array>;
       const body = new ReadableStream<Uint8Array>({

@@ -7,7 +7,7 @@
 
 import { plaintextCount, type PublicKey } from "../he/mod.ts";
 import { FlheError } from "../util/error.ts";
-import { federationCodec, type FederationConfig } from "./bundle.ts";
+import { federationCodec, type FederationConfig } from "./federation_config.ts";
 
 /** Room for a frame's header beside its payload (the header is at most 64 KiB). */
 const HEADER_ROOM_BYTES = 70_000;
@@ -23,7 +23,7 @@ const HEADER_ROOM_BYTES = 70_000;
  * @example Usage
  * ```ts
  * import { clientWeightCap } from "./limits.ts";
- * declare const config: import("./bundle.ts").FederationConfig;
+ * declare const config: import("./federation_config.ts").FederationConfig;
  * clientWeightCap(config); // 60000 by default
  * ```
  */
@@ -75,7 +75,7 @@ export function packingWeights(
  * @example Usage
  * ```ts
  * import { updateCount } from "./limits.ts";
- * declare const config: import("./bundle.ts").FederationConfig;
+ * declare const config: import("./federation_config.ts").FederationConfig;
  * updateCount(config);
  * ```
  */
@@ -96,7 +96,7 @@ export function updateCount(config: FederationConfig): number {
  * @example Usage
  * ```ts
  * import { maxFrameBytes } from "./limits.ts";
- * declare const config: import("./bundle.ts").FederationConfig;
+ * declare const config: import("./federation_config.ts").FederationConfig;
  * declare const key: import("../he/mod.ts").PublicKey;
  * maxFrameBytes(config, key);
  * ```

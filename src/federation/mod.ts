@@ -5,6 +5,8 @@
  * @module
  */
 
+export * from "./federation_config.ts";
+export * from "./credentials.ts";
 export * from "./bundle.ts";
 export * from "./peers.ts";
 export * from "./limits.ts";

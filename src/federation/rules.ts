@@ -12,7 +12,7 @@
  */
 
 import { type Encoding, KEY_BITS_ALLOWED, type Randomness } from "../he/mod.ts";
-import type { KeyMode, StrategyName } from "./bundle.ts";
+import type { KeyMode, StrategyName } from "./federation_config.ts";
 
 /** An inclusive range of numbers; `integer` when only whole numbers are allowed. */
 export interface Range {

@@ -21,7 +21,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { MESSAGE_TYPES } from "./frame.ts";
-import { decodeMessage, encodeMessage, type Message } from "./messages.ts";
+import { decodeMessage, encodeMessage, encodeMessageParts, type Message } from "./messages.ts";
 import type { ByteStream } from "./byte_stream.ts";
 import { type MessageLimits, PeerLimits } from "./channel_limits.ts";
 import { CLOSE_CODE } from "./frame_codec.ts";
@@ -199,7 +199,7 @@ export function createChannel(conn: ByteStream, options: CreateChannelOptions): 
     authenticate: (given?: number | MessageLimits) => limits.authenticate(given),
     send(message: Message): void {
       if (inbox.isClosed) throw unavailable();
-      if (!transport.send(encodeMessage(message))) throw unavailable();
+      if (!transport.send(encodeMessageParts(message))) throw unavailable();
     },
     receive: (timeoutMs?: number) => inbox.receive(timeoutMs),
     close(reason?: string): void {

@@ -54,6 +54,43 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
+ * Builds a frame as its two parts: version, type, header length and header;
+ * then the payload itself, not copied (the WebSocket frame that carries the
+ * message copies it once, see `encodeWsFrame`).
+ *
+ * @param type Message type.
+ * @param header A JSON-serializable object.
+ * @param payload Optional payload bytes.
+ * @returns The parts, in order.
+ * @throws {FlheError} `protocol` if the header exceeds {@linkcode MAX_HEADER_BYTES}.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrameParts } from "./frame.ts";
+ * const [head, payload] = encodeFrameParts("update", { round: 1 }, new Uint8Array(8));
+ * ```
+ */
+export function encodeFrameParts(
+  type: MessageType,
+  header: object,
+  payload?: Uint8Array,
+): Uint8Array[] {
+  const json = encoder.encode(JSON.stringify(header));
+  if (json.length > MAX_HEADER_BYTES) {
+    throw new FlheError(
+      "protocol",
+      `${type} header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`,
+    );
+  }
+  const head = new Uint8Array(6 + json.length);
+  head[0] = PROTOCOL_VERSION;
+  head[1] = MESSAGE_TYPES.indexOf(type);
+  new DataView(head.buffer).setUint32(2, json.length);
+  head.set(json, 6);
+  return payload && payload.length > 0 ? [head, payload] : [head];
+}
+
+/**
  * Builds a frame.
  *
  * @param type Message type.
@@ -69,19 +106,11 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * ```
  */
 export function encodeFrame(type: MessageType, header: object, payload?: Uint8Array): Uint8Array {
-  const head = encoder.encode(JSON.stringify(header));
-  if (head.length > MAX_HEADER_BYTES) {
-    throw new FlheError(
-      "protocol",
-      `${type} header of ${head.length} bytes exceeds ${MAX_HEADER_BYTES}`,
-    );
-  }
-  const out = new Uint8Array(6 + head.length + (payload?.length ?? 0));
-  out[0] = PROTOCOL_VERSION;
-  out[1] = MESSAGE_TYPES.indexOf(type);
-  new DataView(out.buffer).setUint32(2, head.length);
-  out.set(head, 6);
-  if (payload) out.set(payload, 6 + head.length);
+  const [head, rest] = encodeFrameParts(type, header, payload);
+  if (!rest) return head!;
+  const out = new Uint8Array(head!.length + rest.length);
+  out.set(head!);
+  out.set(rest, head!.length);
   return out;
 }
 

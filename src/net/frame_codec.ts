@@ -34,10 +34,12 @@ const encoder = new TextEncoder();
 
 /**
  * Encodes one complete (FIN) frame. Frames from a client are masked with a
- * random key, as the protocol requires; frames from a server are not.
+ * random key, as the protocol requires; frames from a server are not. A
+ * payload given in parts is laid out in order: each byte of it is copied
+ * once, into the frame (and masked there).
  *
  * @param opcode The frame's opcode (see {@linkcode OPCODE}).
- * @param payload The payload.
+ * @param payload The payload, or its parts.
  * @param mask Whether to mask (client to server).
  * @returns The frame bytes.
  *
@@ -47,8 +49,13 @@ const encoder = new TextEncoder();
  * encodeWsFrame(OPCODE.binary, new Uint8Array([1, 2, 3]), false).length; // 5
  * ```
  */
-export function encodeWsFrame(opcode: number, payload: Uint8Array, mask: boolean): Uint8Array {
-  const length = payload.length;
+export function encodeWsFrame(
+  opcode: number,
+  payload: Uint8Array | readonly Uint8Array[],
+  mask: boolean,
+): Uint8Array {
+  const parts = payload instanceof Uint8Array ? [payload] : payload;
+  const length = parts.reduce((n, p) => n + p.length, 0);
   const lengthBytes = length < 126 ? 0 : length < 65_536 ? 2 : 8;
   const head = 2 + lengthBytes + (mask ? 4 : 0);
   const out = new Uint8Array(head + length);
@@ -63,14 +70,16 @@ export function encodeWsFrame(opcode: number, payload: Uint8Array, mask: boolean
     view.setUint32(2, Math.floor(length / 2 ** 32));
     view.setUint32(6, length >>> 0);
   }
-  if (!mask) {
-    out.set(payload, head);
-    return out;
+  let at = head;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
   }
+  if (!mask) return out;
   out[1]! |= 0x80;
   const key = crypto.getRandomValues(new Uint8Array(4));
   out.set(key, head - 4);
-  for (let i = 0; i < length; i++) out[head + i] = payload[i]! ^ key[i & 3]!;
+  unmask(out, head, length, key, 0);
   return out;
 }
 

@@ -8,7 +8,7 @@
 
 import { FlheError } from "../util/error.ts";
 import { JsonFields } from "../util/fs.ts";
-import { decodeFrame, encodeFrame } from "./frame.ts";
+import { decodeFrame, encodeFrame, encodeFrameParts } from "./frame.ts";
 import { parseHeader } from "./message_parsers.ts";
 
 /** A party's error answer. */
@@ -285,4 +285,26 @@ export function encodeMessage(message: Message): Uint8Array {
     return encodeFrame(type, header, payload);
   }
   return encodeFrame(type, rest);
+}
+
+/**
+ * Encodes a message as the parts of a frame (see {@linkcode encodeFrameParts}):
+ * the payload is not copied, so the transport's frame is the only copy.
+ *
+ * @param message The message.
+ * @returns The frame's parts, in order.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeMessageParts } from "./messages.ts";
+ * const parts = encodeMessageParts({ type: "done", rounds: 2 });
+ * ```
+ */
+export function encodeMessageParts(message: Message): Uint8Array[] {
+  const { type, ...rest } = message;
+  if ("payload" in rest) {
+    const { payload, ...header } = rest;
+    return encodeFrameParts(type, header, payload);
+  }
+  return encodeFrameParts(type, rest);
 }

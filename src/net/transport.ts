@@ -200,11 +200,11 @@ export class WsTransport {
   /**
    * Queues a binary message.
    *
-   * @param bytes The message.
+   * @param bytes The message, or its parts (copied once, into the frame).
    * @returns False if the connection is closing or the message would overflow the send queue
    *   (the connection then closes).
    */
-  send(bytes: Uint8Array): boolean {
+  send(bytes: Uint8Array | readonly Uint8Array[]): boolean {
     if (!this.#open) return false;
     return this.#enqueue(encodeWsFrame(OPCODE.binary, bytes, this.#masked));
   }

@@ -102,7 +102,7 @@ export function initialWeights(seed: number): Float32Array {
  * or from a given weight vector.
  *
  * @param init Seed, or a flat weight vector of {@link LENET_PARAM_COUNT} values.
- * @returns The model; free it with {@link disposeLeNet}.
+ * @returns The model; its variables hold tensors until disposed.
  * @throws {FlheError} `input` if a weight vector has the wrong length.
  * @example
  * ```ts
@@ -120,19 +120,6 @@ export function createLeNet(init: number | Float32Array): LeNet {
     return tf.tidy(() => tf.variable(tf.tensor(values, w.shape as number[]), true));
   });
   return { variables };
-}
-
-/**
- * Frees the model's variables.
- *
- * @param model Model to free; unusable afterwards.
- * @example
- * ```ts
- * disposeLeNet(model);
- * ```
- */
-export function disposeLeNet(model: LeNet): void {
-  for (const v of model.variables) v.dispose();
 }
 
 /**

@@ -18,7 +18,6 @@ export { type BackendName, initBackend, type InitBackendOptions } from "./backen
 export { registerWasmKernels } from "./wasm_kernels.ts";
 export {
   createLeNet,
-  disposeLeNet,
   forward,
   getWeights,
   initialWeights,

@@ -17,12 +17,11 @@ import { freePort } from "../util/free_port.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
 import type { KeyKind } from "../he/mod.ts";
-import type { FederationConfig, KeyMode } from "../federation/bundle.ts";
+import { type FederationConfig, type KeyMode, loadBundle } from "../federation/mod.ts";
 import { DEFAULT_QUANT_BITS, initFederation } from "./owner_init.ts";
 import { selfCommand } from "./self_command.ts";
 import { readHistory, type RoundRecord, roundTable } from "../rounds/mod.ts";
 import { checkReportTarget, federationInfo, writeReport } from "../dashboard/mod.ts";
-import { loadBundle } from "../federation/bundle.ts";
 
 /** Options of {@linkcode runDemo}. */
 export interface DemoOptions {

@@ -40,7 +40,7 @@ import {
   type KeyMode,
   type StrategyName,
   writeSecretJson,
-} from "../federation/bundle.ts";
+} from "../federation/mod.ts";
 
 /** Options of {@linkcode initFederation}; every field has a default but `dir`. */
 export interface InitOptions {

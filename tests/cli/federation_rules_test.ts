@@ -3,7 +3,7 @@
  * (src/federation/rules.ts): the same key sizes, ranges and choices.
  */
 import assert from "node:assert/strict";
-import { parseFederationConfig } from "../../src/federation/bundle.ts";
+import { parseFederationConfig } from "../../src/federation/mod.ts";
 import * as rules from "../../src/federation/rules.ts";
 import { commands } from "../../src/cli/mod.ts";
 

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { loadBundle } from "../../src/federation/bundle.ts";
+import { loadBundle } from "../../src/federation/mod.ts";
 import { federationInfo, writeReport } from "../../src/dashboard/mod.ts";
 import { readHistory } from "../../src/rounds/mod.ts";
 import {

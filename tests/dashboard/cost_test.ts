@@ -91,7 +91,7 @@ Deno.test("dashboard cost per round: milliseconds of event handling and bytes pe
 Deno.test("sse hub: a page that does not read is dropped, not buffered without end", async () => {
   const hub = createSseHub({ maxSubscribers: 4, maxQueuedBytes: 10_000, keepAliveMs: 60_000 });
   try {
-    const stalled = hub.subscribe(sseEvent("snapshot", {}))!;
+    const stalled = hub.subscribe(() => sseEvent("snapshot", {}))!;
     const event = sseEvent("phase", { text: "x".repeat(1000) });
     for (let i = 0; i < 50; i++) hub.broadcast(event);
     const stats = hub.stats();
@@ -101,6 +101,46 @@ Deno.test("sse hub: a page that does not read is dropped, not buffered without e
     const text = await stalled.text();
     assert.ok(text.length < 20_000, `${text.length} bytes queued`);
   } finally {
+    hub.close();
+  }
+});
+
+Deno.test("sse hub: a page over the cap is refused before the state is serialised", async () => {
+  const hub = createSseHub({ maxSubscribers: 2, maxQueuedBytes: 10_000, keepAliveMs: 60_000 });
+  let serialised = 0;
+  const first = () => {
+    serialised++;
+    return sseEvent("snapshot", { rows: [] });
+  };
+  try {
+    const pages = [hub.subscribe(first)!, hub.subscribe(first)!];
+    assert.equal(hub.subscribe(first), undefined);
+    assert.equal(hub.stats().refused, 1);
+    assert.equal(serialised, 2, "only the pages let in are serialised");
+    hub.close();
+    for (const page of pages) assert.match(await page.text(), /^retry: 3000\n\nevent: snapshot\n/);
+  } finally {
+    hub.close();
+  }
+});
+
+Deno.test("sse hub: the keep-alive comment is encoded once, not on every tick", async () => {
+  const encode = TextEncoder.prototype.encode;
+  let keepAliveEncodes = 0;
+  TextEncoder.prototype.encode = function (this: TextEncoder, input?: string) {
+    if (input?.includes("keep-alive")) keepAliveEncodes++;
+    return encode.call(this, input);
+  };
+  const hub = createSseHub({ maxSubscribers: 2, maxQueuedBytes: 10_000, keepAliveMs: 5 });
+  try {
+    const page = hub.subscribe(() => sseEvent("snapshot", {}))!;
+    await new Promise((r) => setTimeout(r, 60));
+    hub.close();
+    const comments = (await page.text()).split(": keep-alive\n\n").length - 1;
+    assert.ok(comments >= 2, `${comments} keep-alive comments`);
+    assert.equal(keepAliveEncodes, 0, "encoded when the module loaded, not per tick");
+  } finally {
+    TextEncoder.prototype.encode = encode;
     hub.close();
   }
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { selfCommand } from "../../src/parties/self_command.ts";
 import { packingWeights } from "../../src/federation/limits.ts";
-import { loadBundle } from "../../src/federation/bundle.ts";
+import { loadBundle } from "../../src/federation/mod.ts";
 import { smallFederation } from "../parties/harness.ts";
 
 interface Run {

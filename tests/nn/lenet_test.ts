@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { head, loadDataset } from "../../src/data/mod.ts";
 import { FlheError } from "../../src/util/error.ts";
+import { disposeLeNet } from "./lenet_helpers.ts";
 import {
   applyUpdate,
   createLeNet,
   DEFAULT_LEARNING_RATES,
-  disposeLeNet,
   evaluate,
   getWeights,
   initBackend,

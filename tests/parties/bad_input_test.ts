@@ -24,7 +24,7 @@ import {
 } from "../../src/net/mod.ts";
 import { addMask, maskVector, pairSecrets, signContribution } from "../../src/secagg/mod.ts";
 import { sha256Hex, toHex } from "../../src/util/hex.ts";
-import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
+import { type Bundle, federationCodec, loadBundle } from "../../src/federation/mod.ts";
 import { packingWeights } from "../../src/federation/limits.ts";
 import type { RoundRecord } from "../../src/rounds/mod.ts";
 import {

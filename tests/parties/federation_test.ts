@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { plaintextCount } from "../../src/he/mod.ts";
-import { federationCodec, loadBundle } from "../../src/federation/bundle.ts";
+import { federationCodec, loadBundle } from "../../src/federation/mod.ts";
 import type { RoundRecord } from "../../src/rounds/mod.ts";
 import { DEFAULT_QUANT_BITS, defaultMaxTotalWeight } from "../../src/parties/owner_init.ts";
 import {

@@ -8,7 +8,7 @@ import {
   type SecretKey,
   writeBigint,
 } from "../../src/he/mod.ts";
-import { type Bundle, federationCodec, loadBundle } from "../../src/federation/bundle.ts";
+import { type Bundle, federationCodec, loadBundle } from "../../src/federation/mod.ts";
 import {
   correlation,
   freePort,

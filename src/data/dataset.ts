@@ -7,18 +7,33 @@
 
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from "./idx.ts";
 
-/** Images and labels of one split, both as raw bytes. */
+/**
+ * Examples and labels of one split as typed arrays: what `src/nn` trains on
+ * (its `Examples` has the same fields), without either knowing the other.
+ */
 export interface Dataset {
-  /** Pixels, `count * rows * cols` bytes, row-major per image, 0 = background. */
-  images: Uint8Array;
-  /** One class label per image. */
-  labels: Uint8Array;
-  /** Number of images. */
+  /** `count * size(shape)` values, row-major per example (raw: not scaled). */
+  features: Uint8Array | Float32Array;
+  /** One label per example: a class index, 0/1, or a regression target. */
+  labels: Uint8Array | Int32Array | Float32Array;
+  /** Number of examples. */
   count: number;
-  /** Image height in pixels. */
-  rows: number;
-  /** Image width in pixels. */
-  cols: number;
+  /** Shape of one example, e.g. `[28, 28]` for MNIST, `[4]` for a table of 4 features. */
+  shape: readonly number[];
+}
+
+/**
+ * Values per example of a data set.
+ *
+ * @param ds The data set.
+ * @returns The product of its example shape.
+ * @example
+ * ```ts
+ * exampleSize({ features: new Uint8Array(8), labels: new Uint8Array(2), count: 2, shape: [2, 2] }); // 4
+ * ```
+ */
+export function exampleSize(ds: Pick<Dataset, "shape">): number {
+  return ds.shape.reduce((a, b) => a * b, 1);
 }
 
 /** Training and test splits. */
@@ -113,9 +128,11 @@ export async function loadDataset(dir?: string): Promise<DatasetSplits> {
   ) as [LoadedFile, LoadedFile, LoadedFile, LoadedFile];
   const train = await loadSplit(trainImages, trainLabels);
   const test = await loadSplit(testImages, testLabels);
-  if (train.rows !== test.rows || train.cols !== test.cols) {
+  if (train.shape.join("x") !== test.shape.join("x")) {
     throw new Error(
-      `${testImages.path}: images are ${test.rows}x${test.cols}, training images are ${train.rows}x${train.cols}`,
+      `${testImages.path}: images are ${test.shape.join("x")}, training images are ${
+        train.shape.join("x")
+      }`,
     );
   }
   return { train, test };
@@ -181,18 +198,24 @@ export async function verifyDataDir(
  * ```
  */
 export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
-  const size = ds.rows * ds.cols;
-  const images = new Uint8Array(indices.length * size);
-  const labels = new Uint8Array(indices.length);
+  const size = exampleSize(ds);
+  const features = ds.features instanceof Float32Array
+    ? new Float32Array(indices.length * size)
+    : new Uint8Array(indices.length * size);
+  const labels = ds.labels instanceof Float32Array
+    ? new Float32Array(indices.length)
+    : ds.labels instanceof Int32Array
+    ? new Int32Array(indices.length)
+    : new Uint8Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i]!;
     if (!(j >= 0 && j < ds.count && Number.isInteger(j))) {
       throw new Error(`subset: index ${j} out of range for ${ds.count} samples`);
     }
-    images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
+    features.set(ds.features.subarray(j * size, (j + 1) * size), i * size);
     labels[i] = ds.labels[j]!;
   }
-  return { images, labels, count: indices.length, rows: ds.rows, cols: ds.cols };
+  return { features, labels, count: indices.length, shape: ds.shape };
 }
 
 /**
@@ -210,13 +233,12 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
 export function head(ds: Dataset, n: number): Dataset {
   if (!Number.isInteger(n) || n < 0) throw new Error(`head: count ${n} is not an integer >= 0`);
   const count = Math.min(n, ds.count);
-  const size = ds.rows * ds.cols;
+  const size = exampleSize(ds);
   return {
-    images: ds.images.subarray(0, count * size),
+    features: ds.features.subarray(0, count * size),
     labels: ds.labels.subarray(0, count),
     count,
-    rows: ds.rows,
-    cols: ds.cols,
+    shape: ds.shape,
   };
 }
 
@@ -247,5 +269,5 @@ async function loadSplit(imagesFile: LoadedFile, labelsFile: LoadedFile): Promis
   if (bad >= 0) {
     throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not in 0-9`);
   }
-  return { images: images.data, labels: labels.data, count, rows, cols };
+  return { features: images.data, labels: labels.data, count, shape: [rows, cols] };
 }

@@ -17,6 +17,7 @@ export {
   type Dataset,
   type DatasetSplits,
   defaultDataDir,
+  exampleSize,
   head,
   IDX_FILE_NAMES,
   loadDataset,
@@ -27,9 +28,11 @@ export {
 } from "./dataset.ts";
 export { deriveSeed, Rng } from "../util/rng.ts";
 export {
+  classCount,
   clientShare,
   describePartition,
   labelCounts,
+  type Labels,
   partition,
   PARTITION_SCHEMES,
   type PartitionOptions,

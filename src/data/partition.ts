@@ -6,8 +6,35 @@
  * @module
  */
 
-import { NUM_CLASSES } from "./dataset.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
+
+/** Labels of a data set: class indices (or, for `iid` only, any numbers). */
+export type Labels = ArrayLike<number>;
+
+/**
+ * The number of classes that class labels span: the largest label plus one.
+ *
+ * @param labels Class indices, integers >= 0.
+ * @returns `max + 1` (0 for no labels).
+ * @throws {Error} If a label is not an integer >= 0 (a regression target, say), naming its index.
+ * @example
+ * ```ts
+ * classCount(Uint8Array.of(0, 2, 1)); // 3
+ * ```
+ */
+export function classCount(labels: Labels): number {
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (!Number.isInteger(l) || l < 0 || l > 65_535) {
+      throw new Error(
+        `partition: label ${l} at index ${i} is not a class index (an integer 0-65535); split regression data with the iid scheme`,
+      );
+    }
+    if (l > max) max = l;
+  }
+  return max + 1;
+}
 
 /** Partition schemes. */
 export type PartitionScheme = "iid" | "dirichlet" | "shards";
@@ -44,7 +71,7 @@ export interface PartitionOptions {
  *   `clients * shardsPerClient` contiguous shards of near-equal size, which are
  *   dealt at random, `shardsPerClient` to each client.
  *
- * @param labels Label of every sample (0-9).
+ * @param labels Label of every sample (class indices; any numbers for `iid`).
  * @param opts Scheme and parameters.
  * @returns One ascending index array per client.
  * @throws {Error} On invalid options, too few samples, or when no Dirichlet
@@ -54,7 +81,7 @@ export interface PartitionOptions {
  * const shares = partition(train.labels, { scheme: "dirichlet", clients: 4, seed: 1, alpha: 0.5 });
  * ```
  */
-export function partition(labels: Uint8Array, opts: PartitionOptions): Uint32Array[] {
+export function partition(labels: Labels, opts: PartitionOptions): Uint32Array[] {
   const { clients, seed } = opts;
   if (!Number.isInteger(clients) || clients < 1) {
     throw new Error(`partition: clients ${clients} is not an integer >= 1`);
@@ -97,7 +124,7 @@ export function partition(labels: Uint8Array, opts: PartitionOptions): Uint32Arr
  * ```
  */
 export function clientShare(
-  labels: Uint8Array,
+  labels: Labels,
   opts: PartitionOptions,
   index: number,
 ): Uint32Array {
@@ -118,9 +145,10 @@ export function clientShare(
  * const counts = labelCounts(train.labels, shares);
  * ```
  */
-export function labelCounts(labels: Uint8Array, shares: readonly Uint32Array[]): number[][] {
+export function labelCounts(labels: Labels, shares: readonly Uint32Array[]): number[][] {
+  const classes = classCount(labels);
   return shares.map((share) => {
-    const row = new Array<number>(NUM_CLASSES).fill(0);
+    const row = new Array<number>(classes).fill(0);
     for (const i of share) row[labels[i]!]! += 1;
     return row;
   });
@@ -128,7 +156,8 @@ export function labelCounts(labels: Uint8Array, shares: readonly Uint32Array[]):
 
 /**
  * Text table of a partition: one line per client with its size and its count
- * of each label 0-9, then a total line (for `flhe data`).
+ * of each class (or, for regression targets, their mean), then a total line
+ * (for `flhe data`).
  *
  * @param labels Label of every sample.
  * @param opts Scheme and parameters.
@@ -139,26 +168,67 @@ export function labelCounts(labels: Uint8Array, shares: readonly Uint32Array[]):
  * console.log(describePartition(train.labels, { scheme: "shards", clients: 4, seed: 0 }));
  * ```
  */
-export function describePartition(labels: Uint8Array, opts: PartitionOptions): string {
-  const counts = labelCounts(labels, partition(labels, opts));
+export function describePartition(
+  labels: Labels,
+  opts: PartitionOptions,
+  classNames?: readonly string[],
+): string {
+  const shares = partition(labels, opts);
   const params = opts.scheme === "dirichlet"
     ? `, alpha ${opts.alpha ?? 0.5}`
     : opts.scheme === "shards"
     ? `, ${opts.shardsPerClient ?? 2} shards per client`
     : "";
-  const header = ["client", "size", ...Array.from({ length: NUM_CLASSES }, (_, i) => `${i}`)];
+  const title = `partition ${opts.scheme}, ${opts.clients} clients, seed ${opts.seed}${params}`;
+  if (!isClassLabels(labels)) return targetTable(title, labels, shares);
+  const counts = labelCounts(labels, shares);
+  const classes = counts[0]?.length ?? 0;
+  const header = [
+    "client",
+    "size",
+    ...Array.from({ length: classes }, (_, i) => classNames?.[i] ?? `${i}`),
+  ];
   const rows = counts.map((row, c) => [`${c + 1}`, `${sum(row)}`, ...row.map((n) => `${n}`)]);
-  const totals = Array.from({ length: NUM_CLASSES }, (_, l) => sum(counts.map((r) => r[l]!)));
+  const totals = Array.from({ length: classes }, (_, l) => sum(counts.map((r) => r[l]!)));
   rows.push(["total", `${sum(totals)}`, ...totals.map((n) => `${n}`)]);
+  return [title, ...alignedLines(header, rows)].join("\n") + "\n";
+}
+
+function isClassLabels(labels: Labels): boolean {
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (!Number.isInteger(l) || l < 0 || l > 65_535) return false;
+  }
+  return true;
+}
+
+/** The table of regression targets: size, mean and range of each share. */
+function targetTable(title: string, labels: Labels, shares: readonly Uint32Array[]): string {
+  const stats = (idx: ArrayLike<number>): string[] => {
+    let s = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = 0; k < idx.length; k++) {
+      const v = labels[idx[k]!]!;
+      s += v;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    const n = idx.length;
+    return [`${n}`, n ? (s / n).toPrecision(4) : "-", n ? `${lo}..${hi}` : "-"];
+  };
+  const rows = shares.map((share, c) => [`${c + 1}`, ...stats(share)]);
+  rows.push(["total", ...stats(Uint32Array.from({ length: labels.length }, (_, i) => i))]);
+  return [title, ...alignedLines(["client", "size", "mean target", "range"], rows)].join("\n") +
+    "\n";
+}
+
+function alignedLines(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
     cells.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))
       .join("  ");
-  return [
-    `partition ${opts.scheme}, ${opts.clients} clients, seed ${opts.seed}${params}`,
-    line(header),
-    ...rows.map(line),
-  ].join("\n") + "\n";
+  return [line(header), ...rows.map(line)];
 }
 
 function sum(a: readonly number[]): number {
@@ -173,17 +243,13 @@ function iid(n: number, clients: number, rng: Rng): number[][] {
   );
 }
 
-function byClass(labels: Uint8Array): number[][] {
-  const classes: number[][] = Array.from({ length: NUM_CLASSES }, () => []);
-  labels.forEach((l, i) => {
-    const bucket = classes[l];
-    if (bucket === undefined) throw new Error(`partition: label ${l} at index ${i} is not in 0-9`);
-    bucket.push(i);
-  });
+function byClass(labels: Labels): number[][] {
+  const classes: number[][] = Array.from({ length: classCount(labels) }, () => []);
+  for (let i = 0; i < labels.length; i++) classes[labels[i]!]!.push(i);
   return classes;
 }
 
-function dirichlet(labels: Uint8Array, opts: PartitionOptions): number[][] {
+function dirichlet(labels: Labels, opts: PartitionOptions): number[][] {
   const alpha = opts.alpha ?? 0.5;
   const minSize = opts.minPartitionSize ?? 10;
   const maxRetries = opts.maxRetries ?? 10;
@@ -222,7 +288,7 @@ function dirichlet(labels: Uint8Array, opts: PartitionOptions): number[][] {
   );
 }
 
-function shards(labels: Uint8Array, opts: PartitionOptions): number[][] {
+function shards(labels: Labels, opts: PartitionOptions): number[][] {
   const per = opts.shardsPerClient ?? 2;
   if (!Number.isInteger(per) || per < 1) {
     throw new Error(`partition: shardsPerClient ${per} is not an integer >= 1`);

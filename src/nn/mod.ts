@@ -41,3 +41,4 @@ export {
   type TrainResult,
 } from "./train.ts";
 export { applyUpdate } from "./apply.ts";
+export type { Examples } from "./examples.ts";

@@ -1,5 +1,5 @@
 /**
- * Local training and evaluation of {@link LeNet} on a {@link Dataset}.
+ * Local training and evaluation of {@link LeNet} on {@link Examples} (typed arrays).
  *
  * @module
  */
@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 // The Node build of tfjs-core registers no gradient functions; the tfjs-layers
 // bundle registers them all on the same (shared) engine as a side effect.
 import "@tensorflow/tfjs-layers";
-import type { Dataset } from "../data/dataset.ts";
+import type { Examples } from "./examples.ts";
 import { FlheError } from "../util/error.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import { forward, type LeNet, LENET_IMAGE_SIZE } from "./lenet.ts";
@@ -130,7 +130,7 @@ export interface EvalResult {
  * const r = trainLocal(model, share, { epochs: 1, seed: 1 });
  * ```
  */
-export function trainLocal(model: LeNet, data: Dataset, opts: TrainOptions): TrainResult {
+export function trainLocal(model: LeNet, data: Examples, opts: TrainOptions): TrainResult {
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } =
     resolveOptions(data, opts);
   const start = performance.now();
@@ -187,7 +187,7 @@ export function trainLocal(model: LeNet, data: Dataset, opts: TrainOptions): Tra
 type ResolvedOptions = Required<Omit<TrainOptions, "seed" | "onProgress">>;
 
 /** Fills in the defaults of {@link trainLocal} and checks the data and every option. */
-function resolveOptions(data: Dataset, opts: TrainOptions): ResolvedOptions {
+function resolveOptions(data: Examples, opts: TrainOptions): ResolvedOptions {
   const optimizer = opts.optimizer ?? DEFAULT_OPTIMIZER;
   const resolved: ResolvedOptions = {
     epochs: opts.epochs ?? 1,
@@ -331,7 +331,7 @@ function makeUpdater(
  * const { accuracy } = evaluate(model, test);
  * ```
  */
-export function evaluate(model: LeNet, data: Dataset, batchSize = 1000): EvalResult {
+export function evaluate(model: LeNet, data: Examples, batchSize = 1000): EvalResult {
   checkData(data);
   if (data.count === 0) throw new FlheError("input", "nn: cannot evaluate on an empty data set");
   let lossSum = 0;
@@ -354,17 +354,20 @@ export function evaluate(model: LeNet, data: Dataset, batchSize = 1000): EvalRes
   return { loss: lossSum / data.count, accuracy: correct / data.count, samples: data.count };
 }
 
-function checkData(data: Dataset): void {
-  if (data.rows !== LENET_IMAGE_SIZE || data.cols !== LENET_IMAGE_SIZE) {
+function checkData(data: Examples): void {
+  const size = LENET_IMAGE_SIZE * LENET_IMAGE_SIZE;
+  if (data.features.length !== data.count * size || data.labels.length !== data.count) {
     throw new FlheError(
       "input",
-      `nn: images are ${data.rows}x${data.cols}, LeNet-5 needs 28x28`,
+      `nn: ${data.count} examples need ${
+        data.count * size
+      } values (28x28 each) and ${data.count} labels, got ${data.features.length} and ${data.labels.length}`,
     );
   }
 }
 
 function makeBatch(
-  data: Dataset,
+  data: Examples,
   idx: Uint32Array,
 ): { x: tf.Tensor4D; y: tf.Tensor2D; labels: tf.Tensor1D } {
   const size = LENET_IMAGE_SIZE * LENET_IMAGE_SIZE;
@@ -372,7 +375,7 @@ function makeBatch(
   const labels = new Int32Array(idx.length);
   for (let b = 0; b < idx.length; b++) {
     const j = idx[b]!;
-    const src = data.images.subarray(j * size, (j + 1) * size);
+    const src = data.features.subarray(j * size, (j + 1) * size);
     const off = b * size;
     for (let p = 0; p < size; p++) pixels[off + p] = src[p]! / 255;
     labels[b] = data.labels[j]!;

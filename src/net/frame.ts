@@ -15,7 +15,7 @@
 import { FlheError } from "../util/error.ts";
 
 /** The protocol version this build speaks. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Largest header, in bytes. */
 export const MAX_HEADER_BYTES = 65_536;

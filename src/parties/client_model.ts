@@ -136,8 +136,7 @@ function checkModelSet(ctx: ModelContext, m: ModelMessage): void {
     throw refuse("the signatures are not one per member, in set order");
   }
   const mine = ctx.signedSet(m.round);
-  const key = (set: readonly SetMember[]) =>
-    set.map((s) => `${s.id}:${s.weight}`).sort().join(",");
+  const key = (set: readonly SetMember[]) => set.map((s) => `${s.id}:${s.weight}`).sort().join(",");
   if (mine && key(mine) !== key(m.set)) throw refuse("not the set this client signed");
 }
 
@@ -152,7 +151,9 @@ async function decryptMean(
   m: ModelMessage,
   held: HeldModel,
 ): Promise<Float32Array> {
-  if (!ctx.pool) throw new FlheError("protocol", "updates to multiply, but this client cannot decrypt");
+  if (!ctx.pool) {
+    throw new FlheError("protocol", "updates to multiply, but this client cannot decrypt");
+  }
   if (m.round <= ctx.ledger.decryptedRound) {
     throw new FlheError(
       "protocol",

@@ -102,7 +102,11 @@ interface RoundWork {
   /** The update, `w_k - w_t` (absent when the base was contributed from before). */
   readonly update?: Float32Array;
   /** The answer given to this round's announcement. */
-  answer?: { readonly setKey: string; readonly set: readonly SetMember[]; readonly update: UpdateMessage };
+  answer?: {
+    readonly setKey: string;
+    readonly set: readonly SetMember[];
+    readonly update: UpdateMessage;
+  };
 }
 
 const setKey = (set: readonly SetMember[]) =>
@@ -131,7 +135,10 @@ export function createContributor(ctx: ContributorContext): Contributor {
     async fit(m, held) {
       if (work?.round === m.round && work.baseRound === m.baseRound) return work.ready;
       if (work && m.round <= work.round) {
-        throw new FlheError("protocol", `fit for round ${m.round}, but round ${work.round} is past`);
+        throw new FlheError(
+          "protocol",
+          `fit for round ${m.round}, but round ${work.round} is past`,
+        );
       }
       if (m.baseRound !== held.round) {
         throw new FlheError(

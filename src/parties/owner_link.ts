@@ -56,7 +56,10 @@ async function hello(
   const answer = await ch.receive(10_000);
   if (answer.type === "error") {
     ch.close();
-    throw new FlheError("auth", `owner refused the server: ${answer.message}`);
+    // A wrong token or key never heals; anything else (the owner still busy with a
+    // connection of a server that died, say) may clear: retried with backoff.
+    const code = answer.code === "auth" ? "auth" : "unavailable";
+    throw new FlheError(code, `owner refused the server: ${answer.message}`);
   }
   if (answer.type !== "welcome") {
     ch.close();

@@ -73,7 +73,12 @@ export async function checkDecryptRequest(
   const updates: Uint8Array[] = [];
   for (const [i, member] of m.set.entries()) {
     const update = m.payload.subarray(i * bytes, (i + 1) * bytes);
-    checkCiphertexts(ctx.publicKey, update, ctx.count, `update of ${member.id} in round ${m.round}`);
+    checkCiphertexts(
+      ctx.publicKey,
+      update,
+      ctx.count,
+      `update of ${member.id} in round ${m.round}`,
+    );
     const ok = await verifyContribution(peerKeys(ctx.peers, member.id)!.verifyKey, {
       context: ctx.config.fingerprint,
       round: m.round,

@@ -11,13 +11,12 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { JsonFields, writeFileAtomic } from "../util/fs.ts";
-import { sha256Hex, toHex } from "../util/hex.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+import { sha256Hex } from "../util/hex.ts";
 import { type Logger, rateLimitedWarn } from "../util/log.ts";
-import { createPool, decodeMean, type PaillierPool } from "../he/mod.ts";
+import { createPool, decodeMean } from "../he/mod.ts";
 import { applyUpdate } from "../nn/mod.ts";
 import { type Channel, type DecryptMessage, listen } from "../net/mod.ts";
-import { sealModel, signModel } from "../secagg/mod.ts";
 import {
   type Bundle,
   clientWeightCap,
@@ -27,8 +26,15 @@ import {
   updateCount,
 } from "../federation/mod.ts";
 import { receiveHello, refusePeer, tokenMatches } from "./peer_auth.ts";
-import { checkDecryptRequest, type PolicyContext } from "./owner_policy.ts";
+import { checkDecryptRequest } from "./owner_policy.ts";
 import { trySend } from "./collect.ts";
+import {
+  loadOwnerState,
+  type OwnerParts,
+  type OwnerState,
+  saveOwnerState,
+  seal,
+} from "./owner_state.ts";
 import { modelDigest } from "./model_digest.ts";
 
 /** Options of {@linkcode runOwnerService}. */
@@ -49,32 +55,6 @@ export interface OwnerServiceOptions {
   readonly onListen?: (port: number) => void;
 }
 
-/** The owner's decisions so far. */
-interface OwnerState {
-  /** The last round decided (decrypted or burned; 0: none). */
-  round: number;
-  /** The model after the last decrypted round. */
-  model: Float32Array;
-  /** The round of `model`. */
-  modelRound: number;
-  /** The answer for `round`, if it was decrypted. */
-  answer?: { readonly payload: Uint8Array; readonly signature: string };
-  /**
-   * Digest of the request for `round` while it is being decrypted: if the
-   * owner dies meanwhile, only this very request may be decrypted again
-   * (the same ciphertexts give the same plaintext; nothing new is learned).
-   */
-  pending?: string;
-}
-
-interface OwnerParts {
-  readonly bundle: Bundle;
-  readonly policy: PolicyContext;
-  readonly pool: PaillierPool;
-  readonly stateDir: string;
-  readonly log: Logger;
-}
-
 function checkOwnerBundle(bundle: Bundle): OwnerCredentials {
   const { credentials, secretKey, groupKey, initialModel, ownerSigningKey, config } = bundle;
   if (
@@ -92,74 +72,6 @@ function checkOwnerBundle(bundle: Bundle): OwnerCredentials {
     );
   }
   return credentials;
-}
-
-async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
-  const { bundle, stateDir } = parts;
-  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const statePath = `${stateDir}/owner.json`;
-  const text = await Deno.readTextFile(statePath).catch((e) => {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw new FlheError("input", `${statePath}: cannot read (${(e as Error).message})`);
-  });
-  const initial = Float32Array.from(bundle.initialModel!);
-  if (text === undefined) return { round: 0, model: initial, modelRound: 0 };
-  let round: number;
-  let modelRound: number;
-  let pending: string | undefined;
-  try {
-    const f = new JsonFields(statePath, JSON.parse(text));
-    round = f.number("round", 0, 1_000_000);
-    modelRound = f.number("modelRound", 0, round);
-    pending = f.optionalString("pending", /^[0-9a-f]{64}$/);
-  } catch (e) {
-    throw new FlheError(
-      "input",
-      `${statePath}: ${
-        (e as Error).message
-      }; this file is the owner's record of the rounds it decrypted, and the owner does not decrypt without it (restore the state folder from a backup)`,
-    );
-  }
-  if (modelRound === 0) return { round, model: initial, modelRound, pending };
-  const modelPath = `${stateDir}/model-round-${modelRound}.f32`;
-  const bytes = await Deno.readFile(modelPath).catch(() => new Uint8Array(0));
-  if (bytes.length !== bundle.config.parameterCount * 4) {
-    throw new FlheError(
-      "input",
-      `${modelPath}: missing or ${bytes.length} bytes, expected ${
-        bundle.config.parameterCount * 4
-      }`,
-    );
-  }
-  const model = new Float32Array(bytes.buffer, 0, bundle.config.parameterCount);
-  const state: OwnerState = { round, model, modelRound, pending };
-  if (modelRound === round) state.answer = await seal(parts, round, model);
-  parts.log.info(`resuming at round ${round} (model of round ${modelRound}) from ${stateDir}`);
-  return state;
-}
-
-async function saveOwnerState(parts: OwnerParts, state: OwnerState): Promise<void> {
-  await writeFileAtomic(
-    `${parts.stateDir}/owner.json`,
-    JSON.stringify({ round: state.round, modelRound: state.modelRound, pending: state.pending }) +
-      "\n",
-    0o600,
-  );
-}
-
-async function seal(
-  parts: OwnerParts,
-  round: number,
-  model: Float32Array,
-): Promise<{ payload: Uint8Array; signature: string }> {
-  const { config, groupKey, ownerSigningKey } = parts.bundle;
-  const payload = await sealModel(groupKey!, round, config.fingerprint, model);
-  const signature = await signModel(ownerSigningKey!.signing.privateKey, {
-    context: config.fingerprint,
-    round,
-    digest: await sha256Hex(payload),
-  });
-  return { payload, signature: toHex(signature) };
 }
 
 /** Decides one request; the state is burned for the round before any decryption. */
@@ -274,55 +186,82 @@ async function answerRecover(
   parts.log.info(`a restarted server recovered the model of round ${state.modelRound}`);
 }
 
+/**
+ * Runs the owner's answers one at a time, whichever server connection asks:
+ * a server that died mid-decryption and came back waits for that decryption
+ * to end and gets its answer, never a second decryption.
+ */
+type Serial = <T>(work: () => Promise<T>) => Promise<T>;
+
+function createSerial(): Serial {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const next = tail.then(work, work);
+    tail = next.catch(() => {});
+    return next;
+  };
+}
+
+/** Answers one decrypt request: from the cache, or by deciding it. */
+async function answerDecrypt(
+  parts: OwnerParts,
+  state: OwnerState,
+  channel: Channel,
+  m: DecryptMessage,
+): Promise<void> {
+  const { log } = parts;
+  if (m.round === state.round && state.answer) {
+    log.info(
+      `round ${m.round} asked again: sending the model already sealed (no second decryption)`,
+    );
+    trySend(channel, { type: "sealed", round: m.round, decryptSeconds: 0, ...state.answer });
+    return;
+  }
+  const start = performance.now();
+  log.info(`round ${m.round}: checking and decrypting the updates of ${m.set.length} clients`);
+  try {
+    const answer = await decide(parts, state, m);
+    const decryptSeconds = (performance.now() - start) / 1000;
+    trySend(channel, { type: "sealed", round: m.round, decryptSeconds, ...answer });
+    log.info(
+      `round ${m.round}: sealed the model of ${m.set.length} clients in ${
+        decryptSeconds.toFixed(2)
+      } s`,
+    );
+  } catch (e) {
+    const message = e instanceof FlheError ? e.message : `round ${m.round} refused`;
+    log.warn(message);
+    trySend(channel, { type: "error", code: "protocol", message });
+  }
+}
+
 /** Serves one authenticated server connection until it closes or says done. */
 async function serveServer(
   parts: OwnerParts,
   state: OwnerState,
   channel: Channel,
+  serial: Serial,
 ): Promise<"done" | "closed"> {
-  const { log } = parts;
   for (;;) {
     let m;
     try {
       m = await channel.receive();
     } catch {
-      log.info("server disconnected");
+      parts.log.info("server disconnected");
       return "closed";
     }
     if (m.type === "done") return "done";
     if (m.type === "recover") {
-      await answerRecover(parts, state, channel);
-      continue;
-    }
-    if (m.type !== "decrypt") {
+      await serial(() => answerRecover(parts, state, channel));
+    } else if (m.type === "decrypt") {
+      const request = m;
+      await serial(() => answerDecrypt(parts, state, channel, request));
+    } else {
       trySend(channel, {
         type: "error",
         code: "protocol",
         message: `unexpected ${m.type} message`,
       });
-      continue;
-    }
-    if (m.round === state.round && state.answer) {
-      log.info(
-        `round ${m.round} asked again: sending the model already sealed (no second decryption)`,
-      );
-      trySend(channel, { type: "sealed", round: m.round, decryptSeconds: 0, ...state.answer });
-      continue;
-    }
-    const start = performance.now();
-    try {
-      const answer = await decide(parts, state, m);
-      const decryptSeconds = (performance.now() - start) / 1000;
-      trySend(channel, { type: "sealed", round: m.round, decryptSeconds, ...answer });
-      log.info(
-        `round ${m.round}: sealed the model of ${m.set.length} clients in ${
-          decryptSeconds.toFixed(2)
-        } s`,
-      );
-    } catch (e) {
-      const message = e instanceof FlheError ? e.message : `round ${m.round} refused`;
-      log.warn(message);
-      trySend(channel, { type: "error", code: "protocol", message });
     }
   }
 }
@@ -367,7 +306,8 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
   };
   const finished = Promise.withResolvers<void>();
   const warnInvalid = rateLimitedWarn(log, 20);
-  let serverConnected = false;
+  const serial = createSerial();
+  let current: Channel | undefined;
   try {
     const state = await loadOwnerState(parts);
     const onChannel = async (channel: Channel) => {
@@ -384,10 +324,13 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       if (hello.fingerprint !== config.fingerprint) {
         return refusePeer(channel, log, "auth", "public key fingerprint differs");
       }
-      if (serverConnected) {
-        return refusePeer(channel, log, "unavailable", "a server is already connected");
+      if (current && !current.isClosed) {
+        // Only a server with the token gets here: a new one is a restart, and the
+        // old connection may be half-open. Its answer in flight goes to the new one.
+        log.info("a new server connection replaces the previous one");
+        current.close("replaced by a new server connection");
       }
-      serverConnected = true;
+      current = channel;
       channel.authenticate({
         maxMessageBytes: 70_000,
         byType: { decrypt: maxSetFrameBytes(config, publicKey) },
@@ -400,9 +343,9 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       });
       log.info(`server connected from ${channel.peer}`);
       try {
-        if (await serveServer(parts, state, channel) === "done") finished.resolve();
+        if (await serveServer(parts, state, channel, serial) === "done") finished.resolve();
       } finally {
-        serverConnected = false;
+        if (current === channel) current = undefined;
       }
     };
     const listener = await listen({

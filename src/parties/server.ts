@@ -180,6 +180,8 @@ export function createServer(parts: ServerParts): Server {
   const warnInvalid = rateLimitedWarn(log, 20);
   let state: ServerState = { closedRounds: 0, history: [], models: [] };
   let listener: Listener | undefined;
+  const recovered = Promise.withResolvers<void>();
+  let recoveryDone = false;
   const loaded = parts.store.load().then((s) => {
     state = s;
     if (s.closedRounds > 0) log.info(`resuming after round ${s.closedRounds} from the checkpoint`);
@@ -190,14 +192,21 @@ export function createServer(parts: ServerParts): Server {
     maxUpdateBytes: parts.maxUpdateBytes,
     log,
     observe,
+    // A client admitted while the server recovers is welcomed and caught up
+    // only after: from the state recovery ends with, never from the one before.
     onAdmit: (client) => {
-      trySend(client.channel, {
-        type: "welcome",
-        id: client.id,
-        completedRounds: state.closedRounds,
-        rounds: parts.rounds,
-      });
-      catchUp(state, parts.rounds, client);
+      const welcome = () => {
+        trySend(client.channel, {
+          type: "welcome",
+          id: client.id,
+          completedRounds: state.closedRounds,
+          rounds: parts.rounds,
+        });
+        catchUp(state, parts.rounds, client);
+      };
+      // Rounds start only after recovery: until then nothing else is sent.
+      if (recoveryDone) welcome();
+      else void recovered.promise.then(welcome);
     },
   });
   return {
@@ -225,6 +234,8 @@ export function createServer(parts: ServerParts): Server {
     async run() {
       await loaded;
       state = await recover(parts, state, observe);
+      recoveryDone = true;
+      recovered.resolve();
       if (state.closedRounds >= parts.rounds) {
         log.info(
           `all ${parts.rounds} rounds were already done; telling clients for ${

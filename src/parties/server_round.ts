@@ -1,9 +1,8 @@
 /**
  * One round as the server runs it, in named steps: select and send the fit,
- * collect who is ready, announce the contributors, collect their updates
- * (re-announcing once if one fails), aggregate, finish, send the model and
- * collect the evaluations. A round that cannot finish is closed as failed:
- * its number is never used again.
+ * collect who is ready, announce the contributors, collect their updates,
+ * aggregate, finish, send the model and collect the evaluations. A round
+ * that cannot finish is closed as failed: its number is never used again.
  *
  * @module
  */
@@ -73,7 +72,7 @@ export async function runRound(
   const ready = await collectReady(ctx, round, selected);
   const train = Math.max(0, ...ready.map((r) => r.trainSeconds));
   const uploadStart = performance.now();
-  const upload = await uploadStep(ctx, round, strategy.configureAnnounce(ready));
+  const upload = await uploadStep(ctx, strategy.configureAnnounce(ready));
   // From the announcement until the last update arrived, less the slowest encryption.
   const uploadSeconds = Math.max(0, seconds(uploadStart) - upload.encrypt);
   const closed = (failed: string, aggregateSeconds = 0): ClosedRound => {
@@ -217,7 +216,6 @@ interface UploadOutcome {
  */
 async function uploadStep(
   ctx: RoundContext,
-  _round: number,
   announcement: Announcement | null,
 ): Promise<UploadOutcome> {
   if (!announcement) {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { FlheError } from "../../src/util/error.ts";
-import { encodeFrame, MESSAGE_TYPES, type MessageType } from "../../src/net/frame.ts";
+import {
+  encodeFrame,
+  MESSAGE_TYPES,
+  type MessageType,
+  PROTOCOL_VERSION,
+} from "../../src/net/frame.ts";
 import { decodeMessage, encodeMessage, type Message } from "../../src/net/messages.ts";
 import { SAMPLES } from "./samples.ts";
 
@@ -48,16 +53,22 @@ Deno.test("decodeMessage() round-trips the boundary values of the ranges", () =>
     { type: "done", rounds: 0 },
     { type: "done", rounds: 1_000_000 },
     { ...(SAMPLES[1] as Message & { type: "hello" }), role: "server", id: "server" },
-    { ...(SAMPLES[3] as Message & { type: "fit" }), momentum: 0.999999, optimizer: "nesterov" },
+    { ...(SAMPLES[3] as Message & { type: "fit" }), round: 1_000_000, baseRound: 0 },
     { ...(SAMPLES[4] as Message & { type: "update" }), weight: 2 ** 24, payload: new Uint8Array() },
+    { ...(SAMPLES[4] as Message & { type: "update" }), base: "0123456789abcdef".repeat(4) },
     {
       ...(SAMPLES[5] as Message & { type: "model" }),
       kind: "sealed",
+      baseRound: 0,
+      set: [],
+      contributions: [],
       evaluate: false,
       signature: "ab".repeat(64),
     },
+    { ...(SAMPLES[5] as Message & { type: "model" }), kind: "plain", contributors: 0 },
     { ...(SAMPLES[8] as Message & { type: "decrypt" }), set: [], contributions: [] },
-    { ...(SAMPLES[11] as Message & { type: "announce" }), attempt: 2 },
+    { ...(SAMPLES[10] as Message & { type: "ready" }), contributed: [] },
+    { ...(SAMPLES[11] as Message & { type: "announce" }), set: [] },
   ];
   for (const m of cases) assert.deepEqual(decodeMessage(encodeMessage(m), LIMIT), m);
 });
@@ -85,7 +96,7 @@ Deno.test("decodeMessage() rejects an unknown version or type byte", () => {
   const frame = encodeMessage(SAMPLES[7]!);
   frame[0] = 9;
   assertProtocol(() => decodeMessage(frame, LIMIT), /unsupported protocol version 9/);
-  frame[0] = 2;
+  frame[0] = PROTOCOL_VERSION;
   frame[1] = 13;
   assertProtocol(() => decodeMessage(frame, LIMIT), /unknown message type 13/);
 });
@@ -135,17 +146,13 @@ Deno.test("decodeMessage() rejects a field out of range, naming the message type
     ["welcome", "rounds", 0, /outside \[1, 1000000\]/],
     ["fit", "round", 0, /outside/],
     ["fit", "round", 1e300, /outside/],
-    ["fit", "epochs", 1001, /outside/],
-    ["fit", "optimizer", "rmsprop", /not one of/],
-    ["fit", "learningRate", 0, /outside/],
-    ["fit", "momentum", 1, /outside/],
-    ["fit", "schedule", "step", /not one of/],
-    ["fit", "seed", 2 ** 32, /outside/],
     ["fit", "baseRound", -1, /outside/],
+    ["fit", "baseRound", 1_000_001, /outside/],
     ["ready", "weight", 0, /outside/],
-    ["ready", "trainAccuracy", 1.01, /outside/],
-    ["ready", "trainLoss", -1, /outside/],
-    ["announce", "attempt", 3, /outside \[1, 2\]/],
+    ["ready", "trainSeconds", -1, /outside/],
+    ["ready", "contributed", [{ id: "server", weight: 1 }], /field "contributed\[0\]\.id"/],
+    ["ready", "contributed", [{ id: "client-1", weight: 0 }], /field "contributed\[0\]\.weight"/],
+    ["ready", "contributed", { id: "client-1", weight: 1 }, /not a list/],
     ["announce", "set", [{ id: "client-01", weight: 1 }], /field "set\[0\]\.id"/],
     ["announce", "set", [{ id: "client-1", weight: 0 }], /field "set\[0\]\.weight"/],
     ["announce", "set", "client-1", /not a list/],
@@ -153,20 +160,27 @@ Deno.test("decodeMessage() rejects a field out of range, naming the message type
     ["update", "count", 0, /outside/],
     ["update", "weight", 2 ** 24 + 1, /outside/],
     ["update", "weight", 0.5, /not an integer/],
-    ["update", "attempt", 0, /outside/],
+    ["update", "base", "AB".repeat(32), /does not match/],
+    ["update", "base", "ab".repeat(31), /does not match/],
     ["update", "signature", "ab".repeat(63), /does not match/],
     ["model", "kind", "cleartext", /not one of/],
+    ["model", "kind", "aggregate", /not one of/],
+    ["model", "baseRound", -1, /outside/],
+    ["model", "set", [{ id: "client-1", weight: 2 ** 24 + 1 }], /field "set\[0\]\.weight"/],
+    ["model", "contributions", [{ id: "client-1" }], /field "contributions\[0\]\.signature"/],
     ["model", "totalWeight", 0, /outside/],
     ["model", "signature", "AB".repeat(64), /does not match/],
     ["report", "accuracy", -0.1, /outside/],
     ["report", "examples", 2.5, /not an integer/],
     ["done", "rounds", -1, /outside/],
+    ["decrypt", "baseRound", -1, /outside/],
+    ["decrypt", "count", 0, /outside/],
     ["decrypt", "set", [{ id: "owner", weight: 1 }], /field "set\[0\]\.id"/],
     ["decrypt", "contributions", [1], /field "contributions\[0\]"/],
     [
       "decrypt",
       "contributions",
-      [{ id: "client-1", digest: "00".repeat(32), signature: "" }],
+      [{ id: "client-1", signature: "" }],
       /field "contributions\[0\]\.signature"/,
     ],
     ["sealed", "decryptSeconds", 1e8, /outside/],
@@ -211,6 +225,46 @@ Deno.test("decodeMessage() rejects a payload on a message that must have none", 
 Deno.test("decodeMessage() ignores unknown header fields", () => {
   const frame = withHeader("done", (h) => (h.extra = { deep: [1, 2, 3] }));
   assert.deepEqual(decodeMessage(frame, LIMIT), { type: "done", rounds: 3 });
+});
+
+Deno.test("decodeMessage() keeps no training settings a server puts in a fit", () => {
+  // Protocol v3: how to train is the federation's, the shuffle seed the client's.
+  const frame = withHeader("fit", (h) =>
+    Object.assign(h, {
+      epochs: 1000,
+      batchSize: 1,
+      optimizer: "sgd",
+      learningRate: 100,
+      momentum: 0.99,
+      schedule: "constant",
+      seed: 7,
+    }));
+  assert.deepEqual(decodeMessage(frame, LIMIT), { type: "fit", round: 3, baseRound: 2 });
+});
+
+Deno.test("decodeMessage() refuses v2 messages that lack the fields of v3", () => {
+  const cases: [MessageType, (h: Record<string, unknown>) => void, RegExp][] = [
+    ["update", (h) => {
+      delete h.base;
+      h.attempt = 1;
+    }, /^update message: field "base" is missing/],
+    ["ready", (h) => {
+      delete h.contributed;
+      Object.assign(h, { trainLoss: 0.25, trainAccuracy: 0.9 });
+    }, /^ready message: field "contributed" is missing/],
+    ["decrypt", (h) => {
+      delete h.baseRound;
+      h.attempt = 1;
+    }, /^decrypt message: field "baseRound" is missing/],
+    ["model", (h) => {
+      delete h.set;
+      delete h.contributions;
+      h.kind = "sealed";
+    }, /^model message: field "set" is missing/],
+  ];
+  for (const [type, change, pattern] of cases) {
+    assertProtocol(() => decodeMessage(withHeader(type, change), LIMIT), pattern);
+  }
 });
 
 Deno.test("decodeMessage() reports only protocol errors, never input errors", () => {

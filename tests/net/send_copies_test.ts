@@ -66,7 +66,7 @@ function update(payload: Uint8Array): Message {
   return {
     type: "update",
     round: 1,
-    attempt: 1,
+    base: "ab".repeat(32),
     count: payload.length / 4,
     weight: 5,
     encryptSeconds: 0,

@@ -27,6 +27,7 @@ import { sha256Hex, toHex } from "../../src/util/hex.ts";
 import { type Bundle, federationCodec, loadBundle } from "../../src/federation/mod.ts";
 import { packingWeights } from "../../src/federation/limits.ts";
 import type { RoundRecord } from "../../src/rounds/mod.ts";
+import { modelDigest } from "../../src/parties/model_digest.ts";
 import {
   maxAbsDiff,
   type Party,
@@ -145,8 +146,13 @@ function validCiphertexts(key: PublicKey, count: number): Uint8Array {
   return out;
 }
 
+/**
+ * An update for `a` trained from the model whose SHA-256 is `base` (the
+ * federation's initial model, unless a round finished before).
+ */
 function update(
   a: AnnounceMessage,
+  base: string,
   count: number,
   payload: Uint8Array,
   weight: number,
@@ -155,7 +161,7 @@ function update(
   return {
     type: "update",
     round: a.round,
-    attempt: a.attempt,
+    base,
     count,
     weight,
     encryptSeconds: 0.1,
@@ -164,19 +170,27 @@ function update(
   };
 }
 
+/** A ready of a client bound to no set from its base model. */
 function ready(round: number, weight: number): ReadyMessage {
-  return { type: "ready", round, weight, trainLoss: 0.5, trainAccuracy: 0.5, trainSeconds: 0.1 };
+  return { type: "ready", round, weight, trainSeconds: 0.1, contributed: [] };
+}
+
+/** SHA-256 of the federation's initial model, as a client holding `bundle` computes it. */
+function initialBase(bundle: Bundle): Promise<string> {
+  return modelDigest(bundle.initialModel!);
 }
 
 /**
- * What an honest client with `bundle`'s keys would upload for `a`: a zero
- * update, encoded, masked for the set, encrypted and signed.
+ * What an honest client with `bundle`'s keys would upload for `a` from the
+ * initial model (no round finished before): a zero update, encoded, masked
+ * for the set and base model, encrypted and signed.
  */
 async function honestUpdate(
   bundle: Bundle,
   a: AnnounceMessage,
   weight: number,
 ): Promise<UpdateMessage> {
+  const base = await initialBase(bundle);
   const { config, publicKey: key, clientKeys, peers } = bundle;
   const codec = federationCodec(config);
   const count = plaintextCount(codec, config.parameterCount);
@@ -188,8 +202,7 @@ async function honestUpdate(
     selfId: clientKeys!.id,
     pairKeys: await pairSecrets(clientKeys!, peers.clients),
     set: a.set,
-    round: a.round,
-    attempt: a.attempt,
+    base,
     context: config.fingerprint,
     count,
     modulus: key.n,
@@ -210,13 +223,14 @@ async function honestUpdate(
   const signature = await signContribution(clientKeys!, {
     context: config.fingerprint,
     round: a.round,
-    attempt: a.attempt,
+    baseRound: 0,
+    base,
     set: a.set,
     id: clientKeys!.id,
     weight,
     digest: await sha256Hex(payload),
   });
-  return update(a, count, payload, weight, toHex(signature));
+  return update(a, base, count, payload, weight, toHex(signature));
 }
 
 async function credentialsOf(fed: string, id: string): Promise<{ token: string }> {
@@ -234,11 +248,14 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
   const clients: RawClient[] = [];
   try {
     // client-1 is a real client; the test client plays client-2. Each update
-    // the server refuses fails its round (shared-key mode has no second
-    // announcement), and the next round starts with a new fit.
+    // the server refuses fails its round (there is no second announcement),
+    // and the next round starts with a new fit from the same model: client-1
+    // is bound to the set it uploaded for, which is announced again.
     await smallFederation(fed, { mode: "shared-key", clients: 2, minClients: 2, rounds: 9 });
     const bundle = await loadBundle(`${fed}/server`);
     const own = await loadBundle(`${fed}/client-2`);
+    // Every round fails until the last, so every update is from the initial model.
+    const base = await initialBase(own);
     const key = bundle.publicKey;
     const count = plaintextCount(federationCodec(bundle.config), bundle.config.parameterCount);
     const width = key.ciphertextBytes;
@@ -279,7 +296,7 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
     });
     await t.step("an unknown protocol version gets an error frame", async () => {
       mallory.send(frame(7, 1, "{}"));
-      await mallory.expectError(/unsupported protocol version 7 \(this build speaks 2\)/);
+      await mallory.expectError(/unsupported protocol version 7 \(this build speaks 3\)/);
       alive();
     });
     await t.step("an unknown type byte gets an error frame", async () => {
@@ -351,7 +368,8 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
       alive();
     });
 
-    parties.push(startParty("client-1", ["client", "--bundle", `${fed}/client-1`, ...LIMITS]));
+    const client1 = startParty("client-1", ["client", "--bundle", `${fed}/client-1`, ...LIMITS]);
+    parties.push(client1);
     /** Takes the round's fit, says ready, returns the announcement. */
     const announced = async (round: number, weight = 100): Promise<AnnounceMessage> => {
       assert.equal((await mallory.expect("fit")).round, round);
@@ -374,15 +392,15 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
     await t.step("messages out of turn get an error frame", async () => {
       assert.equal((await mallory.expect("fit")).round, 1);
       mallory.sendMessage(
-        update({ type: "announce", round: 1, attempt: 1, set: [] }, count, good, 100),
+        update({ type: "announce", round: 1, set: [] }, base, count, good, 100),
       );
       await mallory.expectError(/unexpected update message; expected ready for round 1/);
       mallory.sendMessage(ready(2, 100));
       await mallory.expectError(/ready for round 2, but round 1 is open/);
       mallory.sendMessage(ready(1, 100));
       const a = await mallory.expect("announce");
-      mallory.sendMessage(update({ ...a, attempt: 2 }, count, good, 100));
-      await mallory.expectError(/update for round 1 attempt 2, but round 1 attempt 1 is open/);
+      mallory.sendMessage(update({ ...a, round: 2 }, base, count, good, 100));
+      await mallory.expectError(/update for round 2, but round 1 is open/);
       alive();
     });
     await t.step("a wrong ciphertext count gets an error frame", async () => {
@@ -390,14 +408,14 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
       payload.set(good);
       await rejected(
         2,
-        (a) => update(a, count + 1, payload, 100),
+        (a) => update(a, base, count + 1, payload, 100),
         new RegExp(`update count ${count + 1}, expected ${count}`),
       );
     });
     await t.step("a payload of the wrong width gets an error frame", async () => {
       await rejected(
         3,
-        (a) => update(a, count, good.subarray(0, good.length - 1), 100),
+        (a) => update(a, base, count, good.subarray(0, good.length - 1), 100),
         new RegExp(`${good.length - 1} bytes, expected ${count} ciphertexts of ${width} bytes`),
       );
     });
@@ -406,14 +424,14 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
       payload.fill(0xff, 5 * width, 6 * width);
       await rejected(
         4,
-        (a) => update(a, count, payload, 100),
+        (a) => update(a, base, count, payload, 100),
         /update of round 4\[5\] is not in \(0, n\^2\)/,
       );
       const zero = good.slice();
       zero.fill(0, 5 * width, 6 * width);
       await rejected(
         5,
-        (a) => update(a, count, zero, 100),
+        (a) => update(a, base, count, zero, 100),
         /update of round 5\[5\] is not in \(0, n\^2\)/,
       );
     });
@@ -423,7 +441,7 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
       writeBigint(secretKey.p * 12_345n, width, payload, 7 * width);
       await rejected(
         6,
-        (a) => update(a, count, payload, 100),
+        (a) => update(a, base, count, payload, 100),
         /update of round 6\[7\] shares a factor with n/,
       );
     });
@@ -432,12 +450,12 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
       async () => {
         await rejected(
           7,
-          (a) => update(a, count, good, 100),
+          (a) => update(a, base, count, good, 100),
           /client-2: the update's signature does not verify/,
         );
         await rejected(
           8,
-          (a) => update(a, count, good, 99),
+          (a) => update(a, base, count, good, 99),
           /update weight 99 differs from the announced 100/,
         );
       },
@@ -476,6 +494,13 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
         history.slice(0, 8).every((r) => r.failures.some((f) => f.clientId === "client-2")),
       );
       assert.ok(server.lines.some((l) => /rejected a frame from .*text frames/.test(l)));
+      // client-1's upload of round 1 was not lost: it stood by it in every later round.
+      assert.equal((await client1.done).code, 0, client1.lines.join("\n"));
+      const repeated = client1.lines.filter((l) =>
+        /already contributed from the model of round 0; ready for the same set only \(client-1, client-2\)/
+          .test(l)
+      );
+      assert.equal(repeated.length, 8, client1.lines.join("\n"));
     });
   } finally {
     await Promise.all(clients.map((c) => c.close()));
@@ -504,7 +529,15 @@ async function runRound(
     parties.push(server);
     for (const i of [1, 2]) {
       parties.push(
-        startParty(`client-${i}`, ["client", "--bundle", `${fed}/client-${i}`, ...LIMITS]),
+        startParty(`client-${i}`, [
+          "client",
+          "--bundle",
+          `${fed}/client-${i}`,
+          ...LIMITS,
+          // The same training in every run, to compare their models.
+          "--train-seed",
+          "7",
+        ]),
       );
     }
     const bundle = await loadBundle(`${fed}/server`);
@@ -520,52 +553,66 @@ async function runRound(
   }
 }
 
-Deno.test("a bad update from one member: the set is announced again without it and the round aggregates the others exactly", async () => {
+Deno.test("a bad update from one member fails the round; the same set, announced again from the same model, aggregates exactly", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await smallFederation(`${dir}/fed`, { clients: 3, minClients: 2, rounds: 1 });
-    // The reference: the same federation, clients 1 and 2 alone.
+    await smallFederation(`${dir}/fed`, { clients: 3, minClients: 2, rounds: 2 });
+    // The reference: the same federation, where client-3 sends its good update
+    // in round 1 and the bad one in round 2.
     await Deno.mkdir(`${dir}/ref`);
     await new Deno.Command("cp", { args: ["-a", `${dir}/fed/.`, `${dir}/ref`] }).output();
     const fed = `${dir}/fed`;
     const bundle = await loadBundle(`${fed}/server`);
+    const own = await loadBundle(`${fed}/client-3`);
     const key = bundle.publicKey;
     const count = plaintextCount(federationCodec(bundle.config), bundle.config.parameterCount);
+    const base = await initialBase(own);
     const { token } = await credentialsOf(fed, "client-3");
+    const bad = validCiphertexts(key, count);
+    bad.fill(0xff, 0, key.ciphertextBytes);
 
-    const { history } = await runRound(
-      fed,
-      ["--min-available", "3", "--round-timeout", "60"],
-      async (url) => {
-        const mallory = await RawClient.open(url);
-        try {
-          mallory.sendMessage(hello("client-3", token, bundle.config.fingerprint));
-          await mallory.expect("welcome");
-          assert.equal((await mallory.expect("fit")).round, 1);
-          mallory.sendMessage(ready(1, 100));
-          const a = await mallory.expect("announce");
+    /** Plays client-3 for two rounds: `good[i]` says whether round i + 1 gets the good update. */
+    const mallory = (good: [boolean, boolean]) => async (url: string) => {
+      const c = await RawClient.open(url);
+      try {
+        c.sendMessage(hello("client-3", token, bundle.config.fingerprint));
+        await c.expect("welcome");
+        for (const round of [1, 2]) {
+          assert.equal((await c.expect("fit")).round, round);
+          c.sendMessage(ready(round, 100));
+          const a = await c.expect("announce");
           assert.deepEqual(a.set.map((m) => m.id), ["client-1", "client-2", "client-3"]);
-          const payload = validCiphertexts(key, count);
-          payload.fill(0xff, 0, key.ciphertextBytes);
-          mallory.sendMessage(update(a, count, payload, 100));
-          await mallory.expectError(/update of round 1\[0\] is not in \(0, n\^2\)/);
-          const model = await mallory.expect("model");
-          assert.equal(model.contributors, 2);
-          mallory.sendMessage({ type: "error", code: "unavailable", message: "no report" });
-          await mallory.expect("done");
-        } finally {
-          await mallory.close();
+          if (good[round - 1]) {
+            c.sendMessage(await honestUpdate(own, a, 100));
+            assert.equal((await c.expect("model")).contributors, 3);
+            c.sendMessage({ type: "error", code: "unavailable", message: "no report" });
+          } else {
+            c.sendMessage(update(a, base, count, bad, 100));
+            await c.expectError(
+              new RegExp(`update of round ${round}\\[0\\] is not in \\(0, n\\^2\\)`),
+            );
+          }
         }
-      },
-    );
-    assert.equal(history.length, 1);
-    assert.equal(history[0]!.failed, undefined);
-    assert.deepEqual([...history[0]!.participants].sort(), ["client-1", "client-2"]);
+        await c.expect("done");
+      } finally {
+        await c.close();
+      }
+    };
+    const args = ["--min-available", "3", "--round-timeout", "60"];
+
+    const { history } = await runRound(fed, args, mallory([false, true]));
+    assert.equal(history.length, 2);
+    assert.match(history[0]!.failed ?? "", /no update from client-3/);
     assert.deepEqual(history[0]!.failures.map((f) => f.clientId), ["client-3"]);
     assert.match(history[0]!.failures[0]!.reason, /not in \(0, n\^2\)/);
+    assert.equal(history[1]!.failed, undefined);
+    assert.deepEqual([...history[1]!.participants].sort(), ["client-1", "client-2", "client-3"]);
+    assert.deepEqual(history[1]!.failures, []);
 
-    const ref = await runRound(`${dir}/ref`, ["--min-clients", "2", "--min-available", "2"]);
-    assert.equal(history[0]!.totalWeight, ref.history[0]!.totalWeight);
+    const ref = await runRound(`${dir}/ref`, args, mallory([true, false]));
+    assert.equal(ref.history[0]!.failed, undefined);
+    assert.ok(ref.history[1]!.failed);
+    assert.equal(history[1]!.totalWeight, ref.history[0]!.totalWeight);
     const model1 = await readModel(`${fed}/client-1/state/model.f32`);
     assert.equal(maxAbsDiff(await readModel(`${fed}/client-2/state/model.f32`), model1), 0);
     const reference = await readModel(`${dir}/ref/client-1/state/model.f32`);
@@ -573,7 +620,8 @@ Deno.test("a bad update from one member: the set is announced again without it a
     const step = bundle.config.encoding.clipRange /
       (2 ** (bundle.config.encoding.quantBits - 1) - 1);
     const diff = maxAbsDiff(reference, model1);
-    assert.ok(diff <= step + 1e-6, `differs from the run without client-3 by ${diff}`);
+    assert.ok(diff <= step + 1e-6, `differs from the run with the good update first by ${diff}`);
+    assert.ok(maxAbsDiff(reference, own.initialModel!) > 100 * step, "the round changed the model");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

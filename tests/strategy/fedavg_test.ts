@@ -3,6 +3,8 @@ import { FlheError } from "../../src/util/error.ts";
 import {
   createFedAvg,
   type FedAvgOptions,
+  type Ready,
+  type SetMember,
   type Strategy,
   type Update,
 } from "../../src/strategy/mod.ts";
@@ -12,22 +14,15 @@ const OPTIONS: FedAvgOptions = {
   minAvailableClients: 2,
   maxClientWeight: 100,
   maxTotalWeight: 256,
-  allowReannounce: true,
-  training: {
-    epochs: 1,
-    batchSize: 32,
-    optimizer: "sgd",
-    learningRate: 0.05,
-    momentum: 0,
-    schedule: "constant",
-  },
-  seed: 1,
 };
 
-function update(round: number, attempt: number, weight: number, values: number[]): Update {
+/** SHA-256 (hex) of a base model, as a member states it. */
+const BASE = "ab".repeat(32);
+
+function update(round: number, weight: number, values: number[], base = BASE): Update {
   return {
     round,
-    attempt,
+    base,
     count: values.length,
     weight,
     signature: "",
@@ -35,8 +30,14 @@ function update(round: number, attempt: number, weight: number, values: number[]
   };
 }
 
-function ready(...ids: [string, number][]) {
-  return ids.map(([clientId, weight]) => ({ clientId, weight, trainSeconds: 1 }));
+/** Clients ready and bound to no set yet. */
+function ready(...ids: [string, number][]): Ready[] {
+  return ids.map(([clientId, weight]) => ({ clientId, weight, trainSeconds: 1, contributed: [] }));
+}
+
+/** A client ready that already contributed from this base model to `contributed`. */
+function bound(clientId: string, weight: number, contributed: SetMember[]): Ready {
+  return { clientId, weight, trainSeconds: 1, contributed };
 }
 
 async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -48,8 +49,8 @@ Deno.test("configureFit() waits for enough clients and selects them in id order"
   assert.equal(s.configureFit(1, 0, ["client-1"]), null);
   const fit = s.configureFit(1, 0, ["client-10", "client-2", "client-1"])!;
   assert.deepEqual(fit.clients, ["client-1", "client-2", "client-10"]);
-  assert.equal(fit.fit.round, 1);
-  assert.equal(fit.fit.baseRound, 0);
+  // Protocol v3: only which round and from which model, no training settings.
+  assert.deepEqual(fit.fit, { round: 1, baseRound: 0 });
 });
 
 Deno.test("configureAnnounce() drops a client over its weight cap and refuses too small a set", () => {
@@ -62,21 +63,28 @@ Deno.test("configureAnnounce() drops a client over its weight cap and refuses to
   assert.equal(s.configureAnnounce(ready(["client-1", 50])), null);
 });
 
-Deno.test("acceptUpdate() refuses an update outside the announced set, attempt or weight", async () => {
+Deno.test("acceptUpdate() refuses an update outside the announced set, round, weight or base model", async () => {
   const s = createFedAvg(OPTIONS, 2);
   s.configureFit(1, 0, ["client-1", "client-2", "client-3"]);
-  await rejects(s.acceptUpdate("client-1", update(1, 1, 5, [1, 2])), /no set has been announced/);
+  await rejects(s.acceptUpdate("client-1", update(1, 5, [1, 2])), /no set has been announced/);
   s.configureAnnounce(ready(["client-1", 5], ["client-2", 5]));
-  await rejects(s.acceptUpdate("client-3", update(1, 1, 5, [1, 2])), /not in the announced set/);
-  await rejects(s.acceptUpdate("client-1", update(1, 2, 5, [1, 2])), /attempt 2/);
-  await rejects(s.acceptUpdate("client-1", update(2, 1, 5, [1, 2])), /round 2/);
+  await rejects(s.acceptUpdate("client-3", update(1, 5, [1, 2])), /not in the announced set/);
   await rejects(
-    s.acceptUpdate("client-1", update(1, 1, 6, [1, 2])),
+    s.acceptUpdate("client-1", update(2, 5, [1, 2])),
+    /update for round 2, but round 1 is open/,
+  );
+  await rejects(
+    s.acceptUpdate("client-1", update(1, 6, [1, 2])),
     /differs from the announced 5/,
   );
-  await rejects(s.acceptUpdate("client-1", update(1, 1, 5, [1, NaN])), /\[1\] is not finite/);
-  await s.acceptUpdate("client-1", update(1, 1, 5, [1, 2]));
-  await rejects(s.acceptUpdate("client-1", update(1, 1, 5, [1, 2])), /already sent/);
+  await rejects(s.acceptUpdate("client-1", update(1, 5, [1, 2, 3])), /count 3, expected 2/);
+  await rejects(s.acceptUpdate("client-1", update(1, 5, [1, NaN])), /\[1\] is not finite/);
+  await s.acceptUpdate("client-1", update(1, 5, [1, 2]));
+  await rejects(s.acceptUpdate("client-1", update(1, 5, [1, 2])), /already sent/);
+  await rejects(
+    s.acceptUpdate("client-2", update(1, 5, [1, 2], "cd".repeat(32))),
+    /client-2 trained from another model than the set's other members/,
+  );
   assert.deepEqual(s.missing(), ["client-2"]);
   assert.equal(await s.aggregateFit(), null);
 });
@@ -85,8 +93,8 @@ Deno.test("aggregateFit() sums exactly the announced set's updates", async () =>
   const s = createFedAvg(OPTIONS, 2);
   s.configureFit(1, 0, ["client-1", "client-2"]);
   s.configureAnnounce(ready(["client-1", 3], ["client-2", 1]));
-  await s.acceptUpdate("client-2", update(1, 1, 1, [0.5, 1]));
-  await s.acceptUpdate("client-1", update(1, 1, 3, [1, 2]));
+  await s.acceptUpdate("client-2", update(1, 1, [0.5, 1]));
+  await s.acceptUpdate("client-1", update(1, 3, [1, 2]));
   const aggregate = (await s.aggregateFit())!;
   // Packing weights: 3 and 1 scaled into 256 - 2.
   assert.equal(aggregate.totalWeight, 190 + 63);
@@ -94,22 +102,103 @@ Deno.test("aggregateFit() sums exactly the announced set's updates", async () =>
   assert.deepEqual(aggregate.contributions.map((c) => c.id), ["client-1", "client-2"]);
 });
 
-Deno.test("reannounce() keeps the members that uploaded, once, only where allowed", async () => {
+/** A round's set, sorted by id. */
+const SET: SetMember[] = [
+  { id: "client-1", weight: 3 },
+  { id: "client-2", weight: 1 },
+  { id: "client-3", weight: 2 },
+];
+
+Deno.test("configureAnnounce() announces again the set ready clients are bound to, once all its members are ready", async () => {
   const s = createFedAvg(OPTIONS, 2);
-  s.configureFit(1, 0, ["client-1", "client-2", "client-3"]);
-  s.configureAnnounce(ready(["client-1", 1], ["client-2", 1], ["client-3", 1]));
-  await s.acceptUpdate("client-1", update(1, 1, 1, [1, 1]));
-  await s.acceptUpdate("client-3", update(1, 1, 1, [1, 1]));
+  const all = ["client-1", "client-2", "client-3", "client-4"];
+  s.configureFit(1, 0, all);
+  const first = s.configureAnnounce(ready(["client-1", 3], ["client-2", 1], ["client-3", 2]))!;
+  assert.deepEqual(first, { round: 1, baseRound: 0, set: SET });
+  await s.acceptUpdate("client-1", update(1, 3, [1, 1]));
+  await s.acceptUpdate("client-3", update(1, 2, [1, 1]));
   s.fail({ clientId: "client-2", reason: "gone" });
-  const again = s.reannounce()!;
-  assert.equal(again.attempt, 2);
-  assert.deepEqual(again.set.map((m) => m.id), ["client-1", "client-3"]);
-  assert.deepEqual(s.missing(), ["client-1", "client-3"], "everyone masks afresh");
-  assert.equal(s.reannounce(), null, "only once");
-  const strict = createFedAvg({ ...OPTIONS, allowReannounce: false }, 2);
-  strict.configureFit(1, 0, ["client-1", "client-2"]);
-  strict.configureAnnounce(ready(["client-1", 1], ["client-2", 1]));
-  assert.equal(strict.reannounce(), null);
+  assert.equal(await s.aggregateFit(), null);
+  // client-2 broke a set that others are bound to: it is needed to complete it, not benched.
+  const fit = s.configureFit(2, 0, all)!;
+  assert.deepEqual(fit.clients, all);
+  const again = s.configureAnnounce([
+    bound("client-3", 2, SET),
+    ...ready(["client-4", 5], ["client-2", 1]),
+    bound("client-1", 3, SET),
+  ])!;
+  // The same set and weights (the newcomer client-4 waits), for the new round.
+  assert.deepEqual(again, { round: 2, baseRound: 0, set: SET });
+  assert.deepEqual(s.failures, []);
+  assert.deepEqual(s.missing(), ["client-1", "client-2", "client-3"]);
+});
+
+Deno.test("configureAnnounce() leaves out the clients bound to a set that cannot be completed", () => {
+  const all = ["client-1", "client-2", "client-3", "client-4", "client-5"];
+  const cases: [string, Ready[], string[]][] = [
+    [
+      "a member is not ready",
+      [
+        bound("client-1", 3, SET),
+        bound("client-3", 2, SET),
+        ...ready(["client-4", 1], ["client-5", 1]),
+      ],
+      ["client-4", "client-5"],
+    ],
+    [
+      "a member is ready with another weight",
+      [
+        bound("client-1", 3, SET),
+        ...ready(["client-2", 2], ["client-4", 1]),
+        bound("client-3", 2, SET),
+      ],
+      ["client-2", "client-4"],
+    ],
+    [
+      "a bound member is ready with another weight",
+      [
+        bound("client-1", 4, SET),
+        ...ready(["client-2", 1], ["client-4", 1]),
+        bound("client-3", 2, SET),
+      ],
+      ["client-2", "client-4"],
+    ],
+    [
+      "a member is bound to another set",
+      [
+        bound("client-1", 3, SET),
+        bound("client-2", 1, [{ id: "client-2", weight: 1 }, { id: "client-6", weight: 1 }]),
+        bound("client-3", 2, SET),
+        ...ready(["client-4", 1], ["client-5", 1]),
+      ],
+      ["client-4", "client-5"],
+    ],
+  ];
+  for (const [what, readyClients, expected] of cases) {
+    const s = createFedAvg(OPTIONS, 2);
+    s.configureFit(2, 0, all);
+    const a = s.configureAnnounce(readyClients);
+    assert.deepEqual(a?.set.map((m) => m.id), expected, what);
+    const left = readyClients.filter((r) => r.contributed.length > 0);
+    assert.deepEqual(s.failures.map((f) => f.clientId), left.map((r) => r.clientId), what);
+    for (const f of s.failures) {
+      const named = left.find((r) => r.clientId === f.clientId)!.contributed.map((m) => m.id);
+      assert.match(f.reason, new RegExp(`to ${named.join(", ")} already`), what);
+      assert.match(f.reason, /that set is not complete/, what);
+    }
+  }
+  // Without enough unbound clients, there is no set this round.
+  const s = createFedAvg(OPTIONS, 2);
+  s.configureFit(2, 0, all);
+  assert.equal(
+    s.configureAnnounce([
+      bound("client-1", 3, SET),
+      bound("client-3", 2, SET),
+      ...ready(["client-4", 1]),
+    ]),
+    null,
+  );
+  assert.equal(s.failures.length, 2);
 });
 
 Deno.test("configureFit() benches a client that broke the last round while others suffice", () => {

@@ -147,6 +147,17 @@ function catchUp(state: ServerState, rounds: number, client: ConnectedClient): v
   if (state.closedRounds >= rounds) trySend(client.channel, { type: "done", rounds });
 }
 
+/** Welcomes an admitted client and sends it what it lacks. */
+function welcome(state: ServerState, rounds: number, client: ConnectedClient): void {
+  trySend(client.channel, {
+    type: "welcome",
+    id: client.id,
+    completedRounds: state.closedRounds,
+    rounds,
+  });
+  catchUp(state, rounds, client);
+}
+
 function logRound(log: Logger, r: RoundRecord): void {
   log.info(
     `round ${r.round} done in ${r.seconds.round.toFixed(1)} s: accuracy ${
@@ -194,19 +205,10 @@ export function createServer(parts: ServerParts): Server {
     observe,
     // A client admitted while the server recovers is welcomed and caught up
     // only after: from the state recovery ends with, never from the one before.
+    // Rounds start only after recovery: until then nothing else is sent.
     onAdmit: (client) => {
-      const welcome = () => {
-        trySend(client.channel, {
-          type: "welcome",
-          id: client.id,
-          completedRounds: state.closedRounds,
-          rounds: parts.rounds,
-        });
-        catchUp(state, parts.rounds, client);
-      };
-      // Rounds start only after recovery: until then nothing else is sent.
-      if (recoveryDone) welcome();
-      else void recovered.promise.then(welcome);
+      if (recoveryDone) welcome(state, parts.rounds, client);
+      else void recovered.promise.then(() => welcome(state, parts.rounds, client));
     },
   });
   return {

@@ -102,7 +102,7 @@ Deno.test("decodeMessage() rejects an unknown version or type byte", () => {
 });
 
 Deno.test("decodeMessage() rejects a header that is not a JSON object", () => {
-  const frame = new Uint8Array([2, 7, 0, 0, 0, 2, 0x5b, 0x5d]); // done, "[]"
+  const frame = new Uint8Array([PROTOCOL_VERSION, 7, 0, 0, 0, 2, 0x5b, 0x5d]); // done, "[]"
   assertProtocol(() => decodeMessage(frame, LIMIT), /done frame: header is not a JSON object/);
 });
 

@@ -19,6 +19,7 @@ import {
   decodeMessage,
   encodeMessage,
   type Message,
+  PROTOCOL_VERSION,
   type ReadyMessage,
   type UpdateMessage,
 } from "../../src/net/mod.ts";
@@ -288,9 +289,9 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
     // Frame-level checks, before the hello: the connection survives each.
     let mallory = await open();
     await t.step("a truncated frame gets an error frame", async () => {
-      mallory.send(Uint8Array.of(2, 7, 0));
+      mallory.send(Uint8Array.of(PROTOCOL_VERSION, 7, 0));
       await mallory.expectError(/frame of 3 bytes is truncated/);
-      mallory.send(frame(2, 7, '{"rounds":1}').subarray(0, 12));
+      mallory.send(frame(PROTOCOL_VERSION, 7, '{"rounds":1}').subarray(0, 12));
       await mallory.expectError(/done frame: header length 12 is past the end of the frame/);
       alive();
     });
@@ -300,7 +301,7 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
       alive();
     });
     await t.step("an unknown type byte gets an error frame", async () => {
-      mallory.send(frame(2, 200, "{}"));
+      mallory.send(frame(PROTOCOL_VERSION, 200, "{}"));
       await mallory.expectError(/unknown message type 200/);
       alive();
     });
@@ -312,9 +313,9 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
     await t.step(
       "a malformed header gets an error frame naming the message and field",
       async () => {
-        mallory.send(frame(2, 1, "{not json"));
+        mallory.send(frame(PROTOCOL_VERSION, 1, "{not json"));
         await mallory.expectError(/hello frame: header is not valid UTF-8 JSON/);
-        mallory.send(frame(2, 1, JSON.stringify({ role: "client", id: 3 })));
+        mallory.send(frame(PROTOCOL_VERSION, 1, JSON.stringify({ role: "client", id: 3 })));
         await mallory.expectError(/hello message: field "id" is missing or not a string/);
         alive();
       },

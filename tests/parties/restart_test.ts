@@ -133,3 +133,51 @@ Deno.test("kill -9 of the owner while it decrypts: the restarted owner decrypts 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kill -9 of the server while the owner decrypts round 2, restarted at once: the owner takes the new connection and the federation finishes", async () => {
+  const dir = await Deno.makeTempDir();
+  const fed = `${dir}/fed`;
+  const parties: Party[] = [];
+  try {
+    // A 2048-bit key: the decryption lasts seconds, so the restart lands inside it.
+    await smallFederation(fed, { rounds: 2, keyBits: 2048 });
+    const own = owner(fed);
+    const first = server(fed, "server-1");
+    parties.push(own, first, ...clients(fed));
+    await own.waitFor(/round 2: checking and decrypting/, 300_000);
+    first.child.kill("SIGKILL");
+    await first.done;
+    const second = server(fed, "server-2");
+    parties.push(second);
+    for (const p of parties.filter((p) => p !== first)) await exitsCleanly(p);
+    assert.ok(own.lines.some((l) => /replaces the previous one/.test(l)), own.lines.join("\n"));
+    assert.equal(own.lines.filter((l) => /round 2: sealed/.test(l)).length, 1, "decrypted once");
+    await clientsHoldOwnerModel(fed, 2);
+  } finally {
+    await stopAll(parties);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kill -9 of the server right after the owner sealed the last round, restarted at once: every client gets the final model and done", async () => {
+  const dir = await Deno.makeTempDir();
+  const fed = `${dir}/fed`;
+  const parties: Party[] = [];
+  try {
+    await smallFederation(fed, { rounds: 2 });
+    const own = owner(fed);
+    const first = server(fed, "server-1");
+    parties.push(own, first, ...clients(fed));
+    await own.waitFor(/round 2: sealed the model/);
+    first.child.kill("SIGKILL");
+    await first.done;
+    const second = server(fed, "server-2");
+    parties.push(second);
+    for (const p of parties.filter((p) => p !== first)) await exitsCleanly(p);
+    assert.equal(own.lines.filter((l) => /round 2: sealed/.test(l)).length, 1, "decrypted once");
+    await clientsHoldOwnerModel(fed, 2);
+  } finally {
+    await stopAll(parties);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

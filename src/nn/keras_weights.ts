@@ -7,7 +7,7 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import type { ManifestGroup } from "./keras_model.ts";
+import type { ManifestGroup } from "./keras_layers.ts";
 import { type ModelDef, modelWeights } from "./layers.ts";
 
 /**

@@ -38,8 +38,23 @@ import {
   type OwnerSigningKey,
 } from "../secagg/mod.ts";
 import { parsePeers, type Peers } from "./peers.ts";
+import { type Credentials, parseCredentials } from "./credentials.ts";
+
+export type {
+  ClientCredentials,
+  Credentials,
+  OwnerCredentials,
+  ServerCredentials,
+} from "./credentials.ts";
 import { PARTITION_SCHEMES, type PartitionScheme } from "../data/mod.ts";
-import { type OptimizerName, OPTIMIZERS, type ScheduleName, SCHEDULES } from "../nn/mod.ts";
+import {
+  type ModelDef,
+  type OptimizerName,
+  OPTIMIZERS,
+  type ScheduleName,
+  SCHEDULES,
+} from "../nn/mod.ts";
+import { loadBundleModel, type ModelConfig, parseModelConfig } from "./model_config.ts";
 import * as rules from "./rules.ts";
 
 /** Who holds the secret key. */
@@ -61,8 +76,8 @@ export const STRATEGIES: readonly StrategyName[] = ["fedavg-he", "fedavg"];
 export interface FederationConfig {
   /** Aggregation strategy. */
   readonly strategy: StrategyName;
-  /** Model architecture. */
-  readonly model: "lenet";
+  /** The model: its topology's digest, task, input shape, scaling. */
+  readonly model: ModelConfig;
   /** Number of model parameters. */
   readonly parameterCount: number;
   /** Rounds to run. */
@@ -173,7 +188,7 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
   const data = f.object("data");
   const config: FederationConfig = {
     strategy,
-    model: f.oneOf("model", ["lenet"]),
+    model: parseModelConfig(path, (value as { model?: unknown }).model),
     parameterCount: f.number("parameterCount", 1, 1e9),
     rounds: num(f, "rounds", rules.ROUNDS),
     clients,
@@ -233,63 +248,6 @@ export function federationJson(config: FederationConfig): string {
   return JSON.stringify({ format: "flhe-federation", version: 1, ...config }, null, 2) + "\n";
 }
 
-/** Credentials of a client: who it is and the token it presents. */
-export interface ClientCredentials {
-  readonly role: "client";
-  /** Client id, `client-I`. */
-  readonly id: string;
-  /** Its shard index, 1-based. */
-  readonly shard: number;
-  /** Bearer token (secret). */
-  readonly token: string;
-}
-
-/** Credentials of the server: its token towards the owner and the clients' token hashes. */
-export interface ServerCredentials {
-  readonly role: "server";
-  /** Token the server presents to the owner service (secret). */
-  readonly token: string;
-  /** SHA-256 of each client's token. */
-  readonly clients: readonly { readonly id: string; readonly tokenSha256: string }[];
-}
-
-/** Credentials of the owner: the hash of the server's token. */
-export interface OwnerCredentials {
-  readonly role: "owner";
-  /** SHA-256 of the server's token. */
-  readonly serverTokenSha256: string;
-}
-
-/** Any party's credentials. */
-export type Credentials = ClientCredentials | ServerCredentials | OwnerCredentials;
-
-function parseCredentials(path: string, value: unknown): Credentials {
-  const f = new JsonFields(path, value);
-  const role = f.oneOf("role", ["client", "server", "owner"]);
-  const hex64 = /^[0-9a-f]{64}$/;
-  if (role === "client") {
-    return {
-      role,
-      id: f.string("id", /^client-\d+$/),
-      shard: f.number("shard", 1, 10_000),
-      token: f.string("token", hex64),
-    };
-  }
-  if (role === "owner") return { role, serverTokenSha256: f.string("serverTokenSha256", hex64) };
-  const list = (value as { clients?: unknown }).clients;
-  if (!Array.isArray(list)) {
-    throw new FlheError("input", `${path}: field "clients" is missing or not an array`);
-  }
-  return {
-    role,
-    token: f.string("token", hex64),
-    clients: list.map((entry, i) => {
-      const c = new JsonFields(path, entry, `clients[${i}].`);
-      return { id: c.string("id", /^client-\d+$/), tokenSha256: c.string("tokenSha256", hex64) };
-    }),
-  };
-}
-
 /** A loaded, checked bundle. */
 export interface Bundle {
   /** The bundle folder. */
@@ -306,6 +264,8 @@ export interface Bundle {
   readonly credentials: Credentials;
   /** The initial model, where this party holds it. */
   readonly initialModel?: Float32Array;
+  /** The model's layers, from the bundle's checked `model.json`. */
+  readonly model: ModelDef;
   /** Every client's public keys and the owner's verify key. */
   readonly peers: Peers;
   /** A client's own X25519/Ed25519 keys (`secagg.json`). */
@@ -402,6 +362,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     }
     initialModel = new Float32Array(bytes.buffer, bytes.byteOffset, config.parameterCount);
   }
+  const model = await loadBundleModel(dir, config.model, config.parameterCount);
   const peersPath = `${dir}/peers.json`;
   const peers = parsePeers(peersPath, await readJsonFile(peersPath), config.clients);
   const clientKeys = await loadIfPresent(`${dir}/secagg.json`, loadClientSecretKeys);
@@ -423,6 +384,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     groupKey,
     credentials,
     initialModel,
+    model,
     peers,
     clientKeys,
     ownerSigningKey,

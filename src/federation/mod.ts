@@ -8,3 +8,4 @@
 export * from "./bundle.ts";
 export * from "./peers.ts";
 export * from "./limits.ts";
+export * from "./model_config.ts";

@@ -80,7 +80,7 @@ export const REFERENCE_OPTIONS = {
 export function modelRequest(
   v: OptionValues<typeof MODEL_OPTIONS> & Partial<OptionValues<typeof REFERENCE_OPTIONS>>,
 ): ModelRequest {
-  if (v.reference === undefined) {
+  if ("reference" in v && v.reference === undefined) {
     const stray = (["label", "labels", "features"] as const).find((k) => v[k] !== undefined);
     if (stray) throw new FlheError("usage", `--${stray}: reads the --reference file; give one`);
   }

@@ -46,6 +46,8 @@ export interface OwnerServiceOptions {
   readonly log: Logger;
   /** Called once listening. */
   readonly onListen?: (port: number) => void;
+  /** Called with each round's new global model (e.g. the owner's validation, `--eval`). */
+  readonly onModel?: (round: number, model: Float32Array) => void;
 }
 
 /** The owner's decisions so far. */
@@ -72,6 +74,7 @@ interface OwnerParts {
   readonly pool: PaillierPool;
   readonly stateDir: string;
   readonly log: Logger;
+  readonly onModel?: (round: number, model: Float32Array) => void;
 }
 
 function checkOwnerBundle(bundle: Bundle): OwnerCredentials {
@@ -232,6 +235,7 @@ async function decryptAndSeal(
   );
   state.model = next;
   state.modelRound = m.round;
+  parts.onModel?.(m.round, next);
   state.answer = answer;
   state.pending = undefined;
   await saveOwnerState(parts, state);
@@ -342,6 +346,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     pool,
     log,
     stateDir: `${bundle.dir}/state`,
+    onModel: options.onModel,
     policy: {
       config,
       peers: bundle.peers,

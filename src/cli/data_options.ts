@@ -25,8 +25,8 @@ export const FILE_READING_OPTIONS = {
   }),
   features: string({
     placeholder: "COLUMNS",
-    help: "comma-separated feature columns of a table, in the model's order (default: all but " +
-      "the label)",
+    help: "comma-separated feature columns of a table, in the model's order",
+    default: runtime("every column but the label"),
   }),
   "drop-missing": flag("skip table rows with a missing value (empty, NA, NaN, null, ?)"),
 } as const;

@@ -196,13 +196,6 @@ shape and the classes, and with --scale standard each feature's mean and std.`,
     const floor = rules.minClientsFloor(v.mode, v.strategy);
     checkRange("min-clients", v["min-clients"], rules.integers(floor, v.clients));
     const model = await chooseModel(modelRequest(v));
-    log.info(
-      `model ${model.config.name}: ${model.config.task}, input ${
-        model.config.inputShape.join("x")
-      }, ${model.parameterCount} parameters${
-        model.initialWeights ? ", weights from the file" : ""
-      }`,
-    );
     const { config, bundles } = await initFederation({
       dir: v.dir,
       model,
@@ -234,6 +227,13 @@ shape and the classes, and with --scale standard each feature's mean and std.`,
     }, log);
     log.info(`federation created in ${v.dir} (${config.mode} mode, ${config.keyBits}-bit key)`);
     log.info(`public key fingerprint ${config.fingerprint}`);
+    log.info(
+      `model ${model.config.name}: ${model.config.task}, input ${
+        model.config.inputShape.join("x")
+      }, ${model.parameterCount} parameters${
+        model.initialWeights ? ", weights from the file" : ""
+      }`,
+    );
     const lines = [
       ...(config.mode === "owner" ? [`owner:    flhe owner serve --bundle ${bundles.owner}`] : []),
       `server:   flhe serve --bundle ${bundles.server}`,

@@ -14,24 +14,26 @@ import { runtime } from "./options.ts";
 import { flag, int, number, path, string } from "./option_kinds.ts";
 import { isLoopbackUrl } from "../util/url.ts";
 import { readCa } from "./tls_files.ts";
-import {
-  DATA_DIR,
-  MAX_WAIT_SECONDS,
-  TEST_LIMIT,
-  TRAIN_LIMIT,
-  workersOption,
-} from "./shared_options.ts";
+import { OWN_DATA_OPTIONS, ownFiles } from "./data_options.ts";
+import { MAX_WAIT_SECONDS, TEST_LIMIT, TRAIN_LIMIT, workersOption } from "./shared_options.ts";
 
 /** `flhe client`. */
 export const client: Command = defineCommand({
   name: "client",
-  summary: "run a data owner: train on its shard, send encrypted updates",
+  summary: "run a data owner: train on its own data, send encrypted updates",
   synopsis: "(--shard I | --bundle DIR) [options]",
   description: `
-Runs data owner I: computes its own share of the data set from the
-federation's partition, trains LeNet on it each round, encrypts its update in
-a worker pool (randomizers precomputed while it trains), sends it to the
-server, applies the new global model and reports its test accuracy.`,
+Runs data owner I: trains the federation's model on its own examples each
+round (--data FILE: a CSV/TSV/JSON table, a .npy or an IDX file; without it,
+its share of the federation's partition of MNIST), encrypts its update in a
+worker pool (randomizers precomputed while it trains), sends it to the
+server, applies the new global model and reports its test metrics.
+
+The examples are read and checked before the client connects: their shape
+against the model's input, labels against its classes, every table cell for
+a number. A bad file stops the client with one line naming the file, line
+and column; nothing is sent. Input scaling is the federation's (set by the
+model owner), never the client's.`,
   options: {
     shard: int({
       placeholder: "I",
@@ -44,7 +46,7 @@ server, applies the new global model and reports its test accuracy.`,
       default: "federation",
     }),
     bundle: path({ placeholder: "DIR", help: "the client's bundle folder, instead of --shard" }),
-    data: DATA_DIR,
+    ...OWN_DATA_OPTIONS,
     server: string({
       placeholder: "URL",
       help: "server address",
@@ -89,9 +91,11 @@ server, applies the new global model and reports its test accuracy.`,
         `--server: '${v.server}' leaves this machine unencrypted; use wss:// or pass --insecure`,
       );
     }
+    const files = await ownFiles(v);
     await runClient({
       bundle,
-      dataDir: v.data,
+      files,
+      dataDir: files ? undefined : v.data,
       serverUrl: v.server,
       caCerts: await readCa(v.ca, bundle.dir, v.server ?? bundle.config.serverUrl),
       workers: v.workers,

@@ -7,6 +7,9 @@
 import { createLogger } from "../util/log.ts";
 import * as rules from "../federation/rules.ts";
 import { runDemo } from "../parties/demo.ts";
+import { FlheError } from "../util/error.ts";
+import { MODEL_OPTIONS, modelRequest } from "./model_options.ts";
+import { dataSource, FILE_READING_OPTIONS, OWN_DATA_OPTIONS } from "./data_options.ts";
 import { type Command, defineCommand } from "./command.ts";
 import { flag, int, path } from "./option_kinds.ts";
 import {
@@ -28,11 +31,13 @@ export const DEMO_MAX_CLIENTS = 64;
 /** `flhe demo`. */
 export const demo: Command = defineCommand({
   name: "demo",
-  summary: "run owner, server and clients on this machine, on MNIST",
+  summary: "run owner, server and clients on this machine, on MNIST or a file of your own",
   description: `
 Creates a federation in a temporary folder and starts the owner service, the
 server and the clients as separate processes on loopback, on the MNIST that
-ships with flhe. Prints each party's lines with its name and a table per round.
+ships with flhe (or on --data FILE, split among the clients by --partition: by
+label for classification; a table's shares are CSV files, as data owners would
+hold them). Prints each party's lines with its name and a table per round.
 
 The server's dashboard (a live page of the rounds, on loopback) is printed as
 "[demo] dashboard: URL" as soon as the server listens. At the end the demo
@@ -59,6 +64,14 @@ only files an earlier demo wrote there.`,
     alpha: ALPHA,
     seed: seedOption("seed of the model, the partition and the shuffles"),
     plaintext: flag("same pipeline and seeds without encryption"),
+    ...MODEL_OPTIONS,
+    data: path({
+      placeholder: "FILE",
+      help: "split this file among the clients instead of MNIST (a .csv/.tsv/.json table " +
+        "with --label, or .npy/IDX with --labels); --test-fraction of it is the common test set",
+    }),
+    ...FILE_READING_OPTIONS,
+    "test-fraction": OWN_DATA_OPTIONS["test-fraction"],
     ...TRAINING_OPTIONS,
     "train-limit": TRAIN_LIMIT,
     "test-limit": TEST_LIMIT,
@@ -82,7 +95,17 @@ only files an earlier demo wrote there.`,
     "no-report": flag("write no report"),
   },
   async run(v) {
+    if (v.data === undefined) {
+      const stray = (["label", "labels", "features"] as const).find((k) => v[k] !== undefined);
+      if (stray) throw new FlheError("usage", `--${stray}: reads the --data file; give one`);
+    }
+    const custom = v.model !== "lenet5" || v.data !== undefined || v.task !== undefined ||
+      v.classes !== undefined || v["input-shape"] !== undefined || v.scale !== undefined;
     const summary = await runDemo({
+      model: custom ? modelRequest(v) : undefined,
+      data: v.data === undefined
+        ? undefined
+        : { source: dataSource(v.data, v), testFraction: v["test-fraction"] },
       clients: v.clients,
       rounds: v.rounds,
       mode: v.mode,
@@ -101,6 +124,6 @@ only files an earlier demo wrote there.`,
       reportDir: v["no-report"] ? undefined : v.report,
       log: createLogger("demo"),
     });
-    return Number.isFinite(summary.final_accuracy) ? 0 : 1;
+    return Number.isFinite(summary.final_accuracy) || Number.isFinite(summary.final_loss) ? 0 : 1;
   },
 });

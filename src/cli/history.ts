@@ -22,15 +22,17 @@ const OPTIONS = {
   }),
   bundle: path({
     placeholder: "DIR",
-    help: "a bundle of the federation, for the report's mode, key and fingerprint",
+    help: "a bundle of the federation, for the report's mode, key and fingerprint, and the " +
+      "table's metrics (the test MSE of a regression model)",
   }),
 };
 
 async function run(file: string, v: OptionValues<typeof OPTIONS>, io: Io): Promise<number> {
   const history = await readHistory(file);
-  io.out(v.csv ? roundCsv(history) : roundTable(history));
+  const bundle = v.bundle === undefined ? undefined : await loadBundle(v.bundle);
+  io.out(v.csv ? roundCsv(history) : roundTable(history, bundle?.config.model.task));
   if (v.html !== undefined) {
-    const federation = v.bundle === undefined ? null : federationInfo(await loadBundle(v.bundle));
+    const federation = bundle === undefined ? null : federationInfo(bundle);
     await writeReport(v.html, history, federation);
     io.err(`history: report written to ${v.html}\n`);
   }

@@ -15,6 +15,8 @@ import {
   WEIGHT_UNITS_PER_CLIENT,
 } from "../parties/owner_init.ts";
 import { readClientPublicKeys } from "../parties/client_keygen.ts";
+import { MODEL_OPTIONS, modelRequest, REFERENCE_OPTIONS } from "./model_options.ts";
+import { chooseModel } from "../parties/model_choice.ts";
 import { FlheError } from "../util/error.ts";
 import { isLoopbackUrl } from "../util/url.ts";
 import { type Command, defineCommand } from "./command.ts";
@@ -63,6 +65,8 @@ function urlOption(help: string, port: number): Option<string> {
 
 const options = {
   dir: path({ placeholder: "DIR", help: "folder to create", default: "federation" }),
+  ...MODEL_OPTIONS,
+  ...REFERENCE_OPTIONS,
   clients,
   "min-clients": int({
     placeholder: "M",
@@ -173,17 +177,28 @@ export const ownerInit: Command = defineCommand({
   name: "owner init",
   summary: "create a federation: keys, config, initial model, one bundle per party",
   description: `
-Creates a federation folder: a Paillier key pair, federation.json, the seeded
-initial LeNet weights, and one bundle folder per party (owner, server,
-client-1..K) holding what that party may hold and nothing more. Copy each
-bundle to the machine of its party.`,
+Creates a federation folder: a Paillier key pair, federation.json, the model
+(model.json in every bundle, its SHA-256 in federation.json), its initial
+weights (from the model file's weights, else seeded), and one bundle folder
+per party (owner, server, client-1..K) holding what that party may hold and
+nothing more. Copy each bundle to the machine of its party.
+
+The model is a built-in (--model lenet5, mlp:H1,H2, logreg, cnn32) or a
+TensorFlow.js Layers model.json (tensorflowjs_converter's output from Keras,
+or what tf.LayersModel.save writes), refused here with one line naming the
+layer if flhe cannot train it. The task follows its output layer: softmax
+(classes), one sigmoid unit (binary), one linear unit (regression).
+--reference FILE (a sample of the data, as clients hold it) gives the input
+shape and the classes, and with --scale standard each feature's mean and std.`,
   options,
   async run(v) {
     const log = createLogger("owner");
     const floor = rules.minClientsFloor(v.mode, v.strategy);
     checkRange("min-clients", v["min-clients"], rules.integers(floor, v.clients));
+    const model = await chooseModel(modelRequest(v));
     const { config, bundles } = await initFederation({
       dir: v.dir,
+      model,
       clients: v.clients,
       minClients: v["min-clients"],
       rounds: v.rounds,
@@ -212,6 +227,13 @@ bundle to the machine of its party.`,
     }, log);
     log.info(`federation created in ${v.dir} (${config.mode} mode, ${config.keyBits}-bit key)`);
     log.info(`public key fingerprint ${config.fingerprint}`);
+    log.info(
+      `model ${model.config.name}: ${model.config.task}, input ${
+        model.config.inputShape.join("x")
+      }, ${model.parameterCount} parameters${
+        model.initialWeights ? ", weights from the file" : ""
+      }`,
+    );
     const lines = [
       ...(config.mode === "owner" ? [`owner:    flhe owner serve --bundle ${bundles.owner}`] : []),
       `server:   flhe serve --bundle ${bundles.server}`,

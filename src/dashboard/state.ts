@@ -35,6 +35,10 @@ export interface FederationInfo {
   readonly rounds: number;
   /** Clients of the federation. */
   readonly clients: number;
+  /** The model's name (`lenet5`, `mlp:16`, a model file's name). */
+  readonly model?: string;
+  /** What it learns: `multiclass`, `binary` or `regression` (whose loss is the test MSE). */
+  readonly task?: string;
 }
 
 /** Seconds per phase of a round. */
@@ -228,6 +232,8 @@ export function federationInfo(bundle: Bundle): FederationInfo {
     fingerprint: /^[0-9a-f]{64}$/.test(config.fingerprint) ? config.fingerprint : "",
     rounds: config.rounds,
     clients: config.clients,
+    model: config.model.name,
+    task: config.model.task,
   };
 }
 

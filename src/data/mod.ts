@@ -38,3 +38,13 @@ export {
   type PartitionOptions,
   type PartitionScheme,
 } from "./partition.ts";
+export { parseCsv, parseRecords, type Table } from "./csv.ts";
+export { type LabelKind, type TableData, type TableOptions, tableToDataset } from "./table.ts";
+export { type NpyArray, npyBytes, parseNpy } from "./npy.ts";
+export {
+  checkShape,
+  type DataSource,
+  type LabelRules,
+  loadDataFile,
+  type LoadedData,
+} from "./files.ts";

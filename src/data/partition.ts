@@ -215,7 +215,8 @@ function targetTable(title: string, labels: Labels, shares: readonly Uint32Array
       hi = Math.max(hi, v);
     }
     const n = idx.length;
-    return [`${n}`, n ? (s / n).toPrecision(4) : "-", n ? `${lo}..${hi}` : "-"];
+    const short = (x: number): string => String(Number(x.toPrecision(5)));
+    return [`${n}`, n ? short(s / n) : "-", n ? `${short(lo)}..${short(hi)}` : "-"];
   };
   const rows = shares.map((share, c) => [`${c + 1}`, ...stats(share)]);
   rows.push(["total", ...stats(Uint32Array.from({ length: labels.length }, (_, i) => i))]);

@@ -37,6 +37,9 @@ import { parsePeers, type Peers } from "./peers.ts";
 import { type FederationConfig, parseFederationConfig } from "./federation_config.ts";
 import { type Credentials, parseCredentials } from "./credentials.ts";
 
+import { loadBundleModel } from "./model_config.ts";
+import type { ModelDef } from "../nn/mod.ts";
+
 /** A loaded, checked bundle. */
 export interface Bundle {
   /** The bundle folder. */
@@ -53,6 +56,8 @@ export interface Bundle {
   readonly credentials: Credentials;
   /** The initial model, where this party holds it. */
   readonly initialModel?: Float32Array;
+  /** The model's layers, from the bundle's checked `model.json`. */
+  readonly model: ModelDef;
   /** Every client's public keys and the owner's verify key. */
   readonly peers: Peers;
   /** A client's own X25519/Ed25519 keys (`secagg.json`). */
@@ -149,6 +154,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     }
     initialModel = new Float32Array(bytes.buffer, bytes.byteOffset, config.parameterCount);
   }
+  const model = await loadBundleModel(dir, config.model, config.parameterCount);
   const peersPath = `${dir}/peers.json`;
   const peers = parsePeers(peersPath, await readJsonFile(peersPath), config.clients);
   const clientKeys = await loadIfPresent(`${dir}/secagg.json`, loadClientSecretKeys);
@@ -170,6 +176,7 @@ export async function loadBundle(dir: string): Promise<Bundle> {
     groupKey,
     credentials,
     initialModel,
+    model,
     peers,
     clientKeys,
     ownerSigningKey,

@@ -11,6 +11,7 @@ import { type CodecParams, codecParams, type Encoding, type Randomness } from ".
 import { PARTITION_SCHEMES, type PartitionScheme } from "../data/mod.ts";
 import { type OptimizerName, OPTIMIZERS, type ScheduleName, SCHEDULES } from "../nn/mod.ts";
 import * as rules from "./rules.ts";
+import { type ModelConfig, parseModelConfig } from "./model_config.ts";
 
 /** Who holds the secret key. */
 export type KeyMode = "owner" | "shared-key";
@@ -31,8 +32,8 @@ export const STRATEGIES: readonly StrategyName[] = ["fedavg-he", "fedavg"];
 export interface FederationConfig {
   /** Aggregation strategy. */
   readonly strategy: StrategyName;
-  /** Model architecture. */
-  readonly model: "lenet";
+  /** The model: its topology's digest, task, input shape, scaling. */
+  readonly model: ModelConfig;
   /** Number of model parameters. */
   readonly parameterCount: number;
   /** Rounds to run. */
@@ -143,7 +144,7 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
   const data = f.object("data");
   const config: FederationConfig = {
     strategy,
-    model: f.oneOf("model", ["lenet"]),
+    model: parseModelConfig(path, (value as { model?: unknown }).model),
     parameterCount: f.number("parameterCount", 1, 1e9),
     rounds: num(f, "rounds", rules.ROUNDS),
     clients,

@@ -10,3 +10,4 @@ export * from "./credentials.ts";
 export * from "./bundle.ts";
 export * from "./peers.ts";
 export * from "./limits.ts";
+export * from "./model_config.ts";

@@ -1,6 +1,8 @@
 /**
- * The neural network of flhe: LeNet-5 in TensorFlow.js on the wasm backend,
- * its flat weight vector, local training and evaluation.
+ * The models of flhe: built-ins (LeNet-5, MLP, logistic regression, a small
+ * CNN) and TensorFlow.js Layers `model.json` files, as TensorFlow.js
+ * variables on the wasm backend; their flat weight vector, local training and
+ * evaluation on typed arrays.
  *
  * @example
  * ```ts
@@ -18,16 +20,56 @@ export { type BackendName, initBackend, type InitBackendOptions } from "./backen
 export { registerWasmKernels } from "./wasm_kernels.ts";
 export {
   createLeNet,
-  forward,
   getWeights,
   initialWeights,
   type LayerWeight,
   type LeNet,
+  LENET_DEF,
   LENET_IMAGE_SIZE,
   LENET_PARAM_COUNT,
   LENET_WEIGHTS,
+  PIXEL_SCALING,
   setWeights,
 } from "./lenet.ts";
+export {
+  type ActivationName,
+  ACTIVATIONS,
+  type LayerDef,
+  type ModelDef,
+  modelWeights,
+  parameterCount,
+  type Task,
+  TASKS,
+  type WeightSpec,
+} from "./layers.ts";
+export {
+  createNetwork,
+  disposeNetwork,
+  type ForwardMode,
+  forwardNetwork,
+  getNetworkWeights,
+  initialNetworkWeights,
+  type Network,
+  NO_SCALING,
+  type Scaling,
+  setNetworkWeights,
+} from "./network.ts";
+export {
+  type KerasModel,
+  type ManifestGroup,
+  type ManifestWeight,
+  parseKerasModel,
+  SUPPORTED_LAYERS,
+} from "./keras_model.ts";
+export { manifestPaths, weightsFromManifest, weightsManifest } from "./keras_weights.ts";
+export {
+  BUILTIN_MODELS,
+  type BuiltinName,
+  type BuiltinOptions,
+  builtinTopology,
+  type ModelSpec,
+  parseModelSpec,
+} from "./builtin_models.ts";
 export {
   DEFAULT_LEARNING_RATES,
   type EvalResult,

@@ -1,5 +1,5 @@
 /**
- * Local training and evaluation of {@link LeNet} on {@link Examples} (typed arrays).
+ * Local training and evaluation of a {@link Network} on {@link Examples} (typed arrays).
  *
  * @module
  */
@@ -9,9 +9,10 @@ import * as tf from "@tensorflow/tfjs-core";
 // bundle registers them all on the same (shared) engine as a side effect.
 import "@tensorflow/tfjs-layers";
 import type { Examples } from "./examples.ts";
+import type { Task } from "./layers.ts";
+import { type ForwardMode, forwardNetwork, type Network, updateBatchStats } from "./network.ts";
 import { FlheError } from "../util/error.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
-import { forward, type LeNet, LENET_IMAGE_SIZE } from "./lenet.ts";
 
 /**
  * Update rules of {@link trainLocal}. Every rule's state (velocity, moments)
@@ -87,10 +88,15 @@ export interface TrainOptions {
 
 /** What {@link trainLocal} reports. */
 export interface TrainResult {
-  /** Mean cross-entropy over the last epoch's batches (weighted by batch size). */
+  /**
+   * Mean loss over the last epoch's batches (weighted by batch size):
+   * cross-entropy for classifiers, squared error for regression.
+   */
   loss: number;
-  /** Fraction of the last epoch's samples classified right while training. */
+  /** Fraction of the last epoch's samples classified right while training (NaN for regression). */
   accuracy: number;
+  /** Mean absolute error over the last epoch (regression; NaN for classifiers). */
+  mae: number;
   /** Samples processed, over all epochs. */
   samples: number;
   /** Wall time. */
@@ -99,42 +105,46 @@ export interface TrainResult {
 
 /** What {@link evaluate} reports. */
 export interface EvalResult {
-  /** Mean cross-entropy. */
+  /** Mean cross-entropy (classifiers) or mean squared error (regression). */
   loss: number;
-  /** Fraction classified right. */
+  /** Fraction classified right (NaN for regression). */
   accuracy: number;
+  /** Mean absolute error (regression; NaN for classifiers). */
+  mae: number;
   /** Samples evaluated. */
   samples: number;
 }
 
 /**
- * Trains the model in place with minibatch gradient descent on softmax
- * cross-entropy (by default, as the command line: heavy-ball momentum 0.9,
- * peak step size 0.02 decayed by a cosine over the call's steps; see
- * {@link TrainOptions}); pixels are scaled to [0, 1]. Batches come from a
- * seeded shuffle per epoch, so the same seed, data and weights give the same result
- * on the same backend. The update rule runs in JavaScript on copies of the
- * weights (one read of the gradients and one write of the weights per step),
- * which is cheaper than a dozen small tensor ops per weight tensor. All
- * intermediate tensors are freed.
+ * Trains the model in place with minibatch gradient descent on the loss of
+ * its task (softmax cross-entropy, sigmoid cross-entropy, or squared error;
+ * by default, as the command line: heavy-ball momentum 0.9, peak step size
+ * 0.02 decayed by a cosine over the call's steps; see {@link TrainOptions});
+ * inputs are scaled by the network's {@link Scaling}. Batches come from a
+ * seeded shuffle per epoch (dropout masks from the same seed), so the same
+ * seed, data and weights give the same result on the same backend. The
+ * update rule runs in JavaScript on copies of the weights (one read of the
+ * gradients and one write of the weights per step), which is cheaper than a
+ * dozen small tensor ops per weight tensor; batch-norm statistics move after
+ * each step. All intermediate tensors are freed.
  *
  * @param model Model to train.
- * @param data Training images (28x28) and labels.
+ * @param data Examples of the model's input size, and labels.
  * @param opts Epochs, batch size, update rule and its settings, seed, progress callback.
- * @returns Loss and accuracy of the last epoch, samples processed and seconds taken.
- * @throws {FlheError} `input` if the images are not 28x28, the data set is
- *   empty, or an option names an unknown rule or schedule or contradicts
- *   another; `range` if a numeric option is out of range.
+ * @returns Loss and accuracy (or MAE) of the last epoch, samples processed and seconds taken.
+ * @throws {FlheError} `input` if the examples do not fit the model, the data
+ *   set is empty, or an option names an unknown rule or schedule or
+ *   contradicts another; `range` if a numeric option is out of range.
  * @example
  * ```ts
  * const r = trainLocal(model, share, { epochs: 1, seed: 1 });
  * ```
  */
-export function trainLocal(model: LeNet, data: Examples, opts: TrainOptions): TrainResult {
+export function trainLocal(model: Network, data: Examples, opts: TrainOptions): TrainResult {
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } =
-    resolveOptions(data, opts);
+    resolveOptions(model, data, opts);
   const start = performance.now();
-  const variables = model.variables as tf.Variable[];
+  const variables = model.trainable as tf.Variable[];
   const update = makeUpdater(optimizer, momentum, variables);
   const stepsPerEpoch = Math.ceil(data.count / batchSize);
   const totalSteps = epochs * stepsPerEpoch;
@@ -142,52 +152,75 @@ export function trainLocal(model: LeNet, data: Examples, opts: TrainOptions): Tr
   let step = 0;
   let done = 0;
   let lossSum = 0;
-  let correct = 0;
+  let hitSum = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = new Rng(deriveSeed(opts.seed, epoch)).shuffle(
       Uint32Array.from({ length: data.count }, (_, i) => i),
     );
     lossSum = 0;
-    correct = 0;
+    hitSum = 0;
     for (let from = 0; from < data.count; from += batchSize) {
       const idx = order.subarray(from, Math.min(from + batchSize, data.count));
       step++;
       const lr = learningRate * scheduleFactor(schedule, warmupSteps, step, totalSteps);
+      const batchStats: NonNullable<ForwardMode["batchStats"]> = [];
+      const mode = { training: true, seed: deriveSeed(opts.seed, 1_000_000 + step), batchStats };
       const stats = tf.tidy(() => {
-        const { x, y, labels } = makeBatch(data, idx);
+        const { x, y } = makeBatch(model, data, idx);
         let hits: tf.Tensor | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const logits = forward(model, x);
+          const out = forwardNetwork(model, x, mode);
           // variableGrads frees everything but the loss: keep the hit count by hand.
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32")));
-          return tf.losses.softmaxCrossEntropy(y, logits);
+          hits = tf.keep(hitCount(model.def.task, out, y));
+          return taskLoss(model.def.task, y, out);
         }, variables);
         update(variables.map((v) => grads[v.name]!.dataSync() as Float32Array), lr, step);
         const out = tf.stack([tf.mul(value, idx.length), hits!]);
         hits!.dispose();
         return out;
       });
+      updateBatchStats(model, batchStats);
       const [l, c] = stats.dataSync();
       stats.dispose();
       lossSum += l!;
-      correct += c!;
+      hitSum += c!;
       done += idx.length;
       opts.onProgress?.(done, total);
     }
   }
+  const regression = model.def.task === "regression";
   return {
     loss: lossSum / data.count,
-    accuracy: correct / data.count,
+    accuracy: regression ? NaN : hitSum / data.count,
+    mae: regression ? hitSum / data.count : NaN,
     samples: done,
     seconds: (performance.now() - start) / 1000,
   };
+}
+
+/** The loss of a task from the labels and the output layer's logits. */
+function taskLoss(task: Task, y: tf.Tensor, out: tf.Tensor2D): tf.Scalar {
+  if (task === "multiclass") return tf.losses.softmaxCrossEntropy(y, out) as tf.Scalar;
+  if (task === "binary") return tf.losses.sigmoidCrossEntropy(y, out) as tf.Scalar;
+  return tf.losses.meanSquaredError(y, out) as tf.Scalar;
+}
+
+/** Right answers in a batch (classifiers), or the sum of absolute errors (regression). */
+function hitCount(task: Task, out: tf.Tensor2D, y: tf.Tensor): tf.Tensor {
+  if (task === "multiclass") {
+    return tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.argMax(y, 1)), "float32"));
+  }
+  if (task === "binary") {
+    return tf.sum(tf.cast(tf.equal(tf.cast(tf.greater(out, 0), "float32"), y), "float32"));
+  }
+  return tf.sum(tf.abs(tf.sub(out, y)));
 }
 
 /** The options of {@link trainLocal} with every default filled in. */
 type ResolvedOptions = Required<Omit<TrainOptions, "seed" | "onProgress">>;
 
 /** Fills in the defaults of {@link trainLocal} and checks the data and every option. */
-function resolveOptions(data: Examples, opts: TrainOptions): ResolvedOptions {
+function resolveOptions(model: Network, data: Examples, opts: TrainOptions): ResolvedOptions {
   const optimizer = opts.optimizer ?? DEFAULT_OPTIMIZER;
   const resolved: ResolvedOptions = {
     epochs: opts.epochs ?? 1,
@@ -198,7 +231,7 @@ function resolveOptions(data: Examples, opts: TrainOptions): ResolvedOptions {
     schedule: opts.schedule ?? "cosine",
     warmupSteps: opts.warmupSteps ?? 0,
   };
-  checkData(data);
+  checkData(model, data);
   if (data.count === 0) throw new FlheError("input", "nn: cannot train on an empty data set");
   checkOptions(resolved);
   return resolved;
@@ -319,71 +352,92 @@ function makeUpdater(
 }
 
 /**
- * Loss and accuracy of the model on a data set (no training).
+ * Loss and accuracy (classifiers) or squared and absolute error
+ * (regression) of the model on a data set (no training).
  *
  * @param model Model to evaluate.
- * @param data Images (28x28) and labels.
+ * @param data Examples of the model's input size, and labels.
  * @param batchSize Samples per forward pass; default 1000.
- * @returns Mean cross-entropy, accuracy and sample count.
- * @throws {FlheError} `input` if the images are not 28x28 or the data set is empty.
+ * @returns Loss, accuracy or MAE, and sample count.
+ * @throws {FlheError} `input` if the examples do not fit the model or the data set is empty.
  * @example
  * ```ts
  * const { accuracy } = evaluate(model, test);
  * ```
  */
-export function evaluate(model: LeNet, data: Examples, batchSize = 1000): EvalResult {
-  checkData(data);
+export function evaluate(model: Network, data: Examples, batchSize = 1000): EvalResult {
+  checkData(model, data);
   if (data.count === 0) throw new FlheError("input", "nn: cannot evaluate on an empty data set");
+  const task = model.def.task;
   let lossSum = 0;
-  let correct = 0;
+  let hitSum = 0;
   for (let from = 0; from < data.count; from += batchSize) {
     const to = Math.min(from + batchSize, data.count);
     const idx = Uint32Array.from({ length: to - from }, (_, i) => from + i);
     const stats = tf.tidy(() => {
-      const { x, y, labels } = makeBatch(data, idx);
-      const logits = forward(model, x);
-      const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32"));
-      return tf.stack([loss, hits]);
+      const { x, y } = makeBatch(model, data, idx);
+      const out = forwardNetwork(model, x);
+      const loss = task === "multiclass"
+        ? tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM)
+        : task === "binary"
+        ? tf.losses.sigmoidCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM)
+        : tf.losses.meanSquaredError(y, out, undefined, tf.Reduction.SUM);
+      return tf.stack([loss, hitCount(task, out, y)]);
     });
     const [l, c] = stats.dataSync();
     stats.dispose();
     lossSum += l!;
-    correct += c!;
+    hitSum += c!;
   }
-  return { loss: lossSum / data.count, accuracy: correct / data.count, samples: data.count };
+  const regression = task === "regression";
+  return {
+    loss: lossSum / data.count,
+    accuracy: regression ? NaN : hitSum / data.count,
+    mae: regression ? hitSum / data.count : NaN,
+    samples: data.count,
+  };
 }
 
-function checkData(data: Examples): void {
-  const size = LENET_IMAGE_SIZE * LENET_IMAGE_SIZE;
+function checkData(model: Network, data: Examples): void {
+  const size = model.inputSize;
   if (data.features.length !== data.count * size || data.labels.length !== data.count) {
     throw new FlheError(
       "input",
-      `nn: ${data.count} examples need ${
-        data.count * size
-      } values (28x28 each) and ${data.count} labels, got ${data.features.length} and ${data.labels.length}`,
+      `nn: ${data.count} examples need ${data.count * size} values (${
+        model.def.inputShape.join("x")
+      } each) and ${data.count} labels, got ${data.features.length} and ${data.labels.length}`,
     );
   }
 }
 
+/** Scaled inputs and the labels as the task's loss takes them. */
 function makeBatch(
+  model: Network,
   data: Examples,
   idx: Uint32Array,
-): { x: tf.Tensor4D; y: tf.Tensor2D; labels: tf.Tensor1D } {
-  const size = LENET_IMAGE_SIZE * LENET_IMAGE_SIZE;
-  const pixels = new Float32Array(idx.length * size);
-  const labels = new Int32Array(idx.length);
+): { x: tf.Tensor; y: tf.Tensor } {
+  const size = model.inputSize;
+  const { center, divisor } = model.scaling;
+  const values = new Float32Array(idx.length * size);
+  const labels = new Float32Array(idx.length);
   for (let b = 0; b < idx.length; b++) {
     const j = idx[b]!;
     const src = data.features.subarray(j * size, (j + 1) * size);
     const off = b * size;
-    for (let p = 0; p < size; p++) pixels[off + p] = src[p]! / 255;
+    if (typeof center === "number" && typeof divisor === "number") {
+      for (let p = 0; p < size; p++) values[off + p] = (src[p]! - center) / divisor;
+    } else {
+      for (let p = 0; p < size; p++) {
+        const c = typeof center === "number" ? center : center[p]!;
+        const d = typeof divisor === "number" ? divisor : divisor[p]!;
+        values[off + p] = (src[p]! - c) / d;
+      }
+    }
     labels[b] = data.labels[j]!;
   }
-  const lab = tf.tensor1d(labels, "int32");
-  return {
-    x: tf.tensor4d(pixels, [idx.length, LENET_IMAGE_SIZE, LENET_IMAGE_SIZE, 1]),
-    y: tf.oneHot(lab, 10) as tf.Tensor2D,
-    labels: lab,
-  };
+  const x = tf.tensor(values, [idx.length, ...model.def.inputShape]);
+  if (model.def.task === "multiclass") {
+    return { x, y: tf.oneHot(tf.tensor1d(Int32Array.from(labels), "int32"), model.def.outputs) };
+  }
+  return { x, y: tf.tensor2d(labels, [idx.length, 1]) };
 }

@@ -19,8 +19,10 @@ import {
   clientWeightCap,
   federationCodec,
   maxSetFrameBytes,
+  networkScaling,
   updateCount,
 } from "../federation/mod.ts";
+import type { OwnFiles } from "./trainer_protocol.ts";
 import { type ClientCrypto, type Contributor, createContributor } from "./client_round.ts";
 import { takeModel } from "./client_model.ts";
 import { createTrainer, type Trainer } from "./trainer.ts";
@@ -34,6 +36,8 @@ export interface ClientOptions {
   readonly bundle: Bundle;
   /** An IDX data set folder (default: the MNIST that ships with flhe). */
   readonly dataDir?: string;
+  /** The data owner's own files, instead of its share of the federation's partition. */
+  readonly files?: OwnFiles;
   /** Use only the first N examples of the share (for quick runs). */
   readonly trainLimit?: number;
   /** A fixed seed for this client's shuffles (default: a fresh random seed each round). */
@@ -103,6 +107,12 @@ function startTrainer(options: ClientOptions, shard: number): Promise<Trainer> {
   const { config, initialModel } = options.bundle;
   return createTrainer(
     {
+      model: {
+        def: options.bundle.model,
+        scaling: networkScaling(config.model),
+        classNames: config.model.classNames,
+      },
+      files: options.files,
       dataDir: options.dataDir,
       scheme: config.data.partition,
       clients: config.clients,
@@ -168,7 +178,8 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
   let crypto: ClientCrypto | undefined;
   try {
     log.info(
-      `${id}: ${trainer.trainCount} training examples (shard ${shard}), backend ${trainer.backend}`,
+      `${id}: ${trainer.trainCount} training and ${trainer.testCount} test examples (${trainer.source}), ` +
+        `model ${bundle.config.model.name} (${bundle.config.parameterCount} parameters), backend ${trainer.backend}`,
     );
     if (held.round > 0) log.info(`resuming with the global model of round ${held.round}`);
     crypto = await clientCrypto(bundle, options.workers);
@@ -261,11 +272,7 @@ function createSession(
         decryptSeconds,
       });
       rounds.push({ round: m.round, testLoss: ev.loss, testAccuracy: ev.accuracy });
-      log.info(
-        `round ${m.round}: global model test accuracy ${(ev.accuracy * 100).toFixed(2)}% (loss ${
-          ev.loss.toFixed(4)
-        })`,
-      );
+      log.info(`round ${m.round}: global model ${testMetrics(ev)}`);
     },
     done: (ch, m) => {
       if (m.type === "done") log.info(`federation done after ${m.rounds} rounds`);
@@ -299,6 +306,13 @@ function createSession(
       trySend(ch, { type: "error", code: e.code, message: e.message });
     }
   };
+}
+
+/** The test metrics of a round's model as the client logs them. */
+function testMetrics(ev: { loss: number; accuracy: number; mae: number }): string {
+  return Number.isNaN(ev.mae)
+    ? `test accuracy ${(ev.accuracy * 100).toFixed(2)}% (loss ${ev.loss.toFixed(4)})`
+    : `test MSE ${ev.loss.toPrecision(4)}, MAE ${ev.mae.toPrecision(4)}`;
 }
 
 /** Connects (again after a loss) and hands every message to `handle` until done. */

@@ -19,8 +19,11 @@ import type { Logger } from "../util/log.ts";
 import type { KeyKind } from "../he/mod.ts";
 import { type FederationConfig, type KeyMode, loadBundle } from "../federation/mod.ts";
 import { DEFAULT_QUANT_BITS, initFederation } from "./owner_init.ts";
+import type { DataSource } from "../data/mod.ts";
+import type { FederationModel, ModelRequest } from "./model_choice.ts";
+import { type DemoFiles, demoFiles } from "./demo_files.ts";
 import { selfCommand } from "./self_command.ts";
-import { readHistory, type RoundRecord, roundTable } from "../rounds/mod.ts";
+import { finalMetric, readHistory, type RoundRecord, roundTable } from "../rounds/mod.ts";
 import { checkReportTarget, federationInfo, writeReport } from "../dashboard/mod.ts";
 
 /** Options of {@linkcode runDemo}. */
@@ -52,6 +55,10 @@ export interface DemoOptions {
   readonly dashboardPort?: number;
   /** Write `report.html` and a copy of `history.json` into this folder (default: none). */
   readonly reportDir?: string;
+  /** The model (default: the `lenet5` built-in). */
+  readonly model?: ModelRequest;
+  /** One file split among the clients instead of MNIST, and its test share. */
+  readonly data?: { readonly source: DataSource; readonly testFraction: number };
   /** Lines of the demo itself. */
   readonly log: Logger;
   /** Where the parties' lines go (default: stderr). */
@@ -61,6 +68,10 @@ export interface DemoOptions {
 /** The JSON summary of a demo run. */
 export interface DemoSummary {
   readonly final_accuracy: number;
+  /** The last evaluated round's loss (the test MSE of a regression). */
+  readonly final_loss: number;
+  /** What the model learns. */
+  readonly task: string;
   readonly total_seconds: number;
   readonly mode: KeyMode | "plaintext";
   readonly key_bits: number | null;
@@ -123,10 +134,15 @@ interface Running {
   readonly historyPath: string;
 }
 
-async function createDemoFederation(options: DemoOptions, dir: string): Promise<string> {
+async function createDemoFederation(
+  options: DemoOptions,
+  dir: string,
+  model?: FederationModel,
+): Promise<string> {
   const he = !options.plaintext;
   const fed = `${dir}/federation`;
   await initFederation({
+    model,
     dir: fed,
     clients: options.clients,
     rounds: options.rounds,
@@ -173,6 +189,7 @@ function startParties(
   dir: string,
   fed: string,
   write: (line: string) => void,
+  files?: DemoFiles,
 ): Running {
   const parties: Party[] = [];
   const start = (name: string, args: string[], out = write) => {
@@ -190,7 +207,7 @@ function startParties(
   };
   const historyPath = `${dir}/history.json`;
   if (!options.plaintext && options.mode === "owner") {
-    start("owner", ["owner", "serve", "--bundle", `${fed}/owner`]);
+    start("owner", ["owner", "serve", "--bundle", `${fed}/owner`, ...(files?.owner ?? [])]);
   }
   const server = start(
     "server",
@@ -211,6 +228,7 @@ function startParties(
       `${options.seed}`,
       ...(options.trainLimit ? ["--train-limit", `${options.trainLimit}`] : []),
       ...(options.testLimit ? ["--test-limit", `${options.testLimit}`] : []),
+      ...(files?.clients[i - 1] ?? []),
     ]);
   }
   return { parties, server, historyPath };
@@ -244,12 +262,15 @@ async function awaitServer(running: Running): Promise<void> {
 
 function summarize(
   options: DemoOptions,
+  task: string,
   history: readonly RoundRecord[],
   totalSeconds: number,
 ): DemoSummary {
   const he = !options.plaintext;
   return {
     final_accuracy: history.findLast((r) => !r.failed && !r.recovered)?.accuracy ?? NaN,
+    final_loss: history.findLast((r) => !r.failed && !r.recovered)?.loss ?? NaN,
+    task,
     total_seconds: Math.round(totalSeconds * 10) / 10,
     mode: he ? options.mode : "plaintext",
     key_bits: he ? options.keyBits : null,
@@ -334,19 +355,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           } Paillier key`) +
         `, in ${dir}`,
     );
-    const fed = await createDemoFederation(options, dir);
-    running = startParties(options, dir, fed, write);
+    const files = await demoFiles(options, dir);
+    const fed = await createDemoFederation(options, dir, files?.model);
+    running = startParties(options, dir, fed, write, files);
     await awaitServer(running);
     const history = await readHistory(running.historyPath);
-    write(`\n${roundTable(history)}`);
+    const task = files?.model.config.task ?? "multiclass";
+    write(`\n${roundTable(history, task)}`);
     if (options.reportDir !== undefined) {
       const path = await saveReport(options.reportDir, fed, running.historyPath)
         .catch((e) => log.warn(`no report: ${e instanceof Error ? e.message : e}`));
       if (path) log.info(`report: ${path}`);
     }
-    const summary = summarize(options, history, (performance.now() - started) / 1000);
+    const summary = summarize(options, task, history, (performance.now() - started) / 1000);
     log.info(
-      `final test accuracy ${(summary.final_accuracy * 100).toFixed(2)}% after ${history.length} ` +
+      `final ${finalMetric(history, task)} after ${history.length} ` +
         `rounds, ${summary.total_seconds.toFixed(1)} s in all`,
     );
     if (options.summaryPath) {

@@ -18,7 +18,8 @@ import {
   saveSecretKey,
 } from "../he/mod.ts";
 import { sha256Hex, toHex } from "../util/hex.ts";
-import { initialWeights, LENET_PARAM_COUNT } from "../nn/mod.ts";
+import { initialNetworkWeights } from "../nn/mod.ts";
+import { chooseModel, type FederationModel } from "./model_choice.ts";
 import type { PartitionScheme } from "../data/mod.ts";
 import type { Logger } from "../util/log.ts";
 import { createCertificateAuthority, issueCertificate } from "../net/tls.ts";
@@ -41,6 +42,7 @@ import {
   type StrategyName,
   writeSecretJson,
 } from "../federation/mod.ts";
+import { MODEL_FILE } from "../federation/model_config.ts";
 
 /** Options of {@linkcode initFederation}; every field has a default but `dir`. */
 export interface InitOptions {
@@ -88,6 +90,8 @@ export interface InitOptions {
   readonly ownerUrl: string;
   /** Replace an existing federation folder. */
   readonly force: boolean;
+  /** The model (default: the `lenet5` built-in for MNIST). */
+  readonly model?: FederationModel;
   /**
    * Public keys that the clients made themselves (`flhe client keygen`), in
    * client order; without them the owner generates every client's keys.
@@ -207,12 +211,14 @@ async function checkTarget(options: InitOptions): Promise<boolean> {
 
 async function configWithoutKey(
   options: InitOptions,
+  model: FederationModel,
   modelBytes: Uint8Array,
 ): Promise<Omit<FederationConfig, "fingerprint">> {
+  const topologySha256 = await sha256Hex(new TextEncoder().encode(model.topologyJson));
   const partial: Omit<FederationConfig, "fingerprint"> = {
     strategy: options.strategy ?? "fedavg-he",
-    model: "lenet",
-    parameterCount: LENET_PARAM_COUNT,
+    model: { ...model.config, topologySha256 },
+    parameterCount: model.parameterCount,
     rounds: options.rounds,
     clients: options.clients,
     minClients: options.minClients ?? options.clients,
@@ -261,6 +267,7 @@ interface Material {
   readonly config: FederationConfig;
   readonly keyPair: Awaited<ReturnType<typeof generateKeyPair>>;
   readonly modelBytes: Uint8Array;
+  readonly topologyJson: string;
   readonly peers: Peers;
   readonly ownerKey: OwnerSigningKey;
   readonly clientSecrets?: ClientSecretKeys[];
@@ -276,6 +283,7 @@ async function commonFiles(m: Material, party: string): Promise<string> {
   await writeFileAtomic(`${path}/federation.json`, federationJson(m.config));
   await savePublicKey(`${path}/public.json`, m.keyPair.publicKey);
   await writeFileAtomic(`${path}/peers.json`, peersJson(m.peers));
+  await writeFileAtomic(`${path}/${MODEL_FILE}`, m.topologyJson);
   if (m.ca) await writeFileAtomic(`${path}/ca.pem`, m.ca.certPem);
   return path;
 }
@@ -359,9 +367,10 @@ async function writeClient(m: Material, i: number): Promise<void> {
 export async function initFederation(options: InitOptions, log: Logger): Promise<InitResult> {
   const { dir } = options;
   const existing = await checkTarget(options);
-  const model = initialWeights(options.seed);
+  const chosen = options.model ?? await chooseModel({ spec: "lenet5" });
+  const model = chosen.initialWeights ?? initialNetworkWeights(chosen.def, options.seed);
   const modelBytes = new Uint8Array(model.buffer, model.byteOffset, model.byteLength);
-  const partial = await configWithoutKey(options, modelBytes);
+  const partial = await configWithoutKey(options, chosen, modelBytes);
   log.info(
     `generating a ${options.keyBits}-bit ${options.keyKind ?? "standard"} Paillier key pair ...`,
   );
@@ -382,6 +391,7 @@ export async function initFederation(options: InitOptions, log: Logger): Promise
       config,
       keyPair,
       modelBytes,
+      topologyJson: chosen.topologyJson,
       peers: { ownerVerifyKey: ownerKey.verifyKey, clients: publics },
       ownerKey,
       clientSecrets: secrets,

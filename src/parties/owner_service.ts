@@ -53,6 +53,8 @@ export interface OwnerServiceOptions {
   readonly log: Logger;
   /** Called once listening. */
   readonly onListen?: (port: number) => void;
+  /** Called with each round's new global model (e.g. the owner's validation, `--eval`). */
+  readonly onModel?: (round: number, model: Float32Array) => void;
 }
 
 function checkOwnerBundle(bundle: Bundle): OwnerCredentials {
@@ -159,6 +161,7 @@ async function decryptAndSeal(
   );
   state.model = next;
   state.modelRound = m.round;
+  parts.onModel?.(m.round, next);
   state.answer = answer;
   state.pending = undefined;
   await saveOwnerState(parts, state);
@@ -296,6 +299,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     pool,
     log,
     stateDir: `${bundle.dir}/state`,
+    onModel: options.onModel,
     policy: {
       config,
       peers: bundle.peers,

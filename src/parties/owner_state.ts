@@ -41,6 +41,7 @@ export interface OwnerParts {
   readonly pool: PaillierPool;
   readonly stateDir: string;
   readonly log: Logger;
+  readonly onModel?: (round: number, model: Float32Array) => void;
 }
 
 export async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {

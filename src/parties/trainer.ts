@@ -27,6 +27,8 @@ export type TrainSettings = FederationConfig["training"] & { readonly seed: numb
 
 /** A client's training worker. */
 export interface Trainer {
+  /** Where the examples came from (a file, or the share of the partition). */
+  readonly source: string;
   /** Training examples of this client's share. */
   readonly trainCount: number;
   /** Test images evaluated. */
@@ -50,9 +52,11 @@ export interface Trainer {
    * Evaluates `weights` on the test images.
    *
    * @param weights The model.
-   * @returns Loss, accuracy, samples.
+   * @returns Loss, accuracy (0 for regression), mean absolute error (NaN for classifiers), samples.
    */
-  evaluate(weights: Float32Array): Promise<{ loss: number; accuracy: number; samples: number }>;
+  evaluate(
+    weights: Float32Array,
+  ): Promise<{ loss: number; accuracy: number; mae: number; samples: number }>;
   /** Stops the worker. */
   close(): void;
 }
@@ -114,6 +118,7 @@ export async function createTrainer(
     });
   if (ready.type !== "ready") throw new FlheError("unavailable", "training worker did not start");
   return {
+    source: ready.source,
     trainCount: ready.trainCount,
     testCount: ready.testCount,
     backend: ready.backend,

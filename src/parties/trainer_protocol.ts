@@ -4,11 +4,34 @@
  * @module
  */
 
-import type { PartitionScheme } from "../data/mod.ts";
+import type { DataSource, PartitionScheme } from "../data/mod.ts";
+import type { ModelDef, Scaling } from "../nn/mod.ts";
 import type { TrainSettings } from "./trainer.ts";
+
+/** A data owner's own files: training examples, and test examples or a fraction held out. */
+export interface OwnFiles {
+  /** Training examples (with the test fraction, also the test examples). */
+  readonly train: DataSource;
+  /** Test examples. */
+  readonly test?: DataSource;
+  /** Without `test`: the fraction of `train` held out for testing (seeded by `seed`). */
+  readonly testFraction: number;
+}
+
+/** The model the worker trains, as the federation fixed it. */
+export interface TrainerModel {
+  readonly def: ModelDef;
+  readonly scaling: Scaling;
+  /** Class names of text labels. */
+  readonly classNames?: readonly string[];
+}
 
 /** Where the worker finds the client's share and test set. */
 export interface TrainerData {
+  /** The model. */
+  readonly model: TrainerModel;
+  /** The data owner's own files; without them, its share of the federation's partition. */
+  readonly files?: OwnFiles;
   /** An IDX data set folder (default: the MNIST that ships with flhe). */
   readonly dataDir?: string;
   readonly scheme: PartitionScheme;
@@ -38,6 +61,8 @@ export type TrainerRequest =
 export type TrainerReply =
   | {
     readonly type: "ready";
+    /** Where the examples came from, for the client's first lines. */
+    readonly source: string;
     readonly trainCount: number;
     readonly testCount: number;
     readonly backend: string;
@@ -54,6 +79,8 @@ export type TrainerReply =
     readonly type: "evaluated";
     readonly loss: number;
     readonly accuracy: number;
+    /** Mean absolute error (regression; NaN otherwise). */
+    readonly mae: number;
     readonly samples: number;
   }
   | { readonly type: "warning"; readonly message: string }

@@ -7,16 +7,17 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { clientShare, type Dataset, head, loadDataset, subset } from "../data/mod.ts";
+import type { Dataset } from "../data/mod.ts";
 import {
-  createLeNet,
+  createNetwork,
   evaluate,
-  getWeights,
+  getNetworkWeights,
   initBackend,
-  type LeNet,
-  setWeights,
+  type Network,
+  setNetworkWeights,
   trainLocal,
 } from "../nn/mod.ts";
+import { loadClientData } from "./client_data.ts";
 import type { TrainerData, TrainerReply, TrainerRequest } from "./trainer_protocol.ts";
 
 declare const self: {
@@ -26,25 +27,35 @@ declare const self: {
 
 let train: Dataset | undefined;
 let test: Dataset | undefined;
-let model: LeNet | undefined;
+let model: Network | undefined;
 
 async function init(data: TrainerData, weights: Float32Array): Promise<TrainerReply> {
-  const { train: fullTrain, test: fullTest } = await loadDataset(data.dataDir);
-  const share = clientShare(fullTrain.labels, {
-    scheme: data.scheme,
-    clients: data.clients,
-    seed: data.seed,
-    alpha: data.alpha,
-    shardsPerClient: data.shardsPerClient,
-  }, data.shard - 1);
-  const limit = (d: Dataset, n?: number) => n === undefined ? d : head(d, Math.min(n, d.count));
-  train = limit(subset(fullTrain, share), data.trainLimit);
-  test = limit(fullTest, data.testLimit);
+  const loaded = await loadClientData(data);
+  train = loaded.train;
+  test = loaded.test;
   const backend = await initBackend({
     onWarn: (message) => self.postMessage({ type: "warning", message }),
   });
-  model = createLeNet(weights);
-  return { type: "ready", trainCount: train.count, testCount: test.count, backend };
+  model = createNetwork(data.model.def, weights, data.model.scaling);
+  return {
+    type: "ready",
+    source: loaded.source,
+    trainCount: train.count,
+    testCount: test.count,
+    backend,
+  };
+}
+
+/**
+ * Metrics as the wire carries them: accuracy in [0, 1] (0 where a
+ * regression has none), loss capped at what a report may say.
+ */
+function wire<T extends { loss: number; accuracy: number }>(r: T): T {
+  return {
+    ...r,
+    loss: Math.min(r.loss, 1e9),
+    accuracy: Number.isNaN(r.accuracy) ? 0 : r.accuracy,
+  };
 }
 
 interface Answer {
@@ -55,8 +66,10 @@ interface Answer {
 async function handle(req: TrainerRequest): Promise<Answer> {
   if (req.type === "init") return { reply: await init(req.data, req.weights) };
   if (!model || !train || !test) throw new FlheError("usage", "trainer: not initialized");
-  setWeights(model, req.weights);
-  if (req.type === "evaluate") return { reply: { type: "evaluated", ...evaluate(model, test) } };
+  setNetworkWeights(model, req.weights);
+  if (req.type === "evaluate") {
+    return { reply: { type: "evaluated", ...wire(evaluate(model, test)) } };
+  }
   let lastReport = 0;
   const result = trainLocal(model, train, {
     ...req.fit,
@@ -68,9 +81,9 @@ async function handle(req: TrainerRequest): Promise<Answer> {
       }
     },
   });
-  const weights = getWeights(model);
+  const weights = getNetworkWeights(model);
   return {
-    reply: { type: "trained", ...result, weights },
+    reply: { type: "trained", ...wire(result), weights },
     transfer: [weights.buffer as ArrayBuffer],
   };
 }

@@ -62,7 +62,7 @@ Deno.test("getWeights() and setWeights() round-trip the flat vector", () => {
     const w = initialWeights(2);
     setWeights(model, w);
     assert.deepEqual(getWeights(model), w);
-    assert.throws(() => setWeights(model, new Float32Array(5)), /5 values, LeNet-5 has 61706/);
+    assert.throws(() => setWeights(model, new Float32Array(5)), /5 values, model lenet5 has 61706/);
     const bad = w.slice();
     bad[3] = NaN;
     assert.throws(() => setWeights(model, bad), /weight 3 is NaN/);

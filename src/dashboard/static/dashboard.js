@@ -84,7 +84,9 @@ function rowCells(r) {
   const s = r.seconds;
   return [
     ...head,
-    r.accuracy === null ? "-" : `${(r.accuracy * 100).toFixed(2)}%`,
+    r.accuracy === null || snapshot.federation?.task === "regression"
+      ? "-"
+      : `${(r.accuracy * 100).toFixed(2)}%`,
     fixed(r.loss, 4),
     fixed(s.train, 1),
     fixed(s.encrypt, 2),
@@ -116,6 +118,12 @@ function renderFacts() {
         : `${f.keyBits}-bit Paillier, ${f.keyKind}`,
     ],
     ["fingerprint", f?.fingerprint || "unknown"],
+    ...(f?.model
+      ? [[
+        "model",
+        `${f.model} (${f.task === "regression" ? "regression: loss is the test MSE" : f.task})`,
+      ]]
+      : []),
     ["rounds closed", f ? `${closed} of ${f.rounds}` : String(closed)],
   ];
   if (document.body.dataset.mode === "live") {

@@ -65,6 +65,13 @@ model owner), never the client's.`,
     ),
     "train-limit": TRAIN_LIMIT,
     "test-limit": TEST_LIMIT,
+    "dp-epsilon": number({
+      placeholder: "E",
+      help: "this client's own privacy budget, stricter than the federation's: it adds the " +
+        "noise that fits every round into E, and never trains past E (DP federations only)",
+      range: rules.reals(0.01, 100),
+      default: runtime("the federation's"),
+    }),
     "train-seed": int({
       placeholder: "N",
       help: "fix this client's shuffle seed, for reproducible runs; the server never sets it",
@@ -102,6 +109,7 @@ model owner), never the client's.`,
       trainLimit: v["train-limit"],
       testLimit: v["test-limit"],
       trainSeed: v["train-seed"],
+      dpEpsilon: v["dp-epsilon"],
       connectTimeoutMs: v["connect-timeout"] * 1000,
       log: createLogger(id),
     });

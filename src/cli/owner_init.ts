@@ -5,7 +5,7 @@
  */
 
 import { createLogger, type Logger } from "../util/log.ts";
-import { STRATEGIES } from "../federation/mod.ts";
+import { type FederationConfig, STRATEGIES } from "../federation/mod.ts";
 import * as rules from "../federation/rules.ts";
 import {
   DEFAULT_MAX_CLIENT_WEIGHT,
@@ -20,6 +20,7 @@ import { chooseModel } from "../parties/model_choice.ts";
 import { FlheError } from "../util/error.ts";
 import { isLoopbackUrl } from "../util/url.ts";
 import { type Command, defineCommand } from "./command.ts";
+import { DP_OPTIONS, dpConfig } from "./dp_options.ts";
 import { checkRange, derived, type Option, runtime, sameAs } from "./options.ts";
 import { choice, flag, int, number, path, string } from "./option_kinds.ts";
 import {
@@ -136,6 +137,7 @@ const options = {
   "shards-per-client": SHARDS_PER_CLIENT,
   seed: seedOption("seed of the initial model and the partition"),
   ...TRAINING_OPTIONS,
+  ...DP_OPTIONS,
   "server-url": urlOption("where clients reach the server", DEFAULT_SERVER_PORT),
   "owner-url": urlOption("where the server reaches the owner service", DEFAULT_OWNER_PORT),
   tls,
@@ -170,6 +172,26 @@ function secureUrl(
   if (!v.tls || url.startsWith("wss://")) return url;
   log.info(`--${name}: using wss:// instead of ws:// (--tls)`);
   return url.replace(/^ws:/, "wss:");
+}
+
+/**
+ * Says what the model will reveal: the DP settings, or, with two clients and
+ * no DP, that each client can read the other's update from the models.
+ */
+function dpLine(config: FederationConfig, log: Logger): void {
+  const dp = config.dp;
+  if (dp) {
+    const what = dp.epsilon !== undefined
+      ? `epsilon ${dp.epsilon} over ${config.rounds} rounds`
+      : `noise multiplier ${dp.noiseMultiplier}`;
+    log.info(
+      `differential privacy per record: DP-SGD, ${what}, delta ${dp.delta}, clip ${dp.clipNorm}`,
+    );
+  } else if (config.clients === 2) {
+    log.warn(
+      "2 clients and no differential privacy: each client can compute the other's update exactly from the models it receives (see --dp-epsilon)",
+    );
+  }
 }
 
 /** `flhe owner init`. */
@@ -217,6 +239,7 @@ shape and the classes, and with --scale standard each feature's mean and std.`,
       shardsPerClient: v["shards-per-client"],
       seed: v.seed,
       training: trainingConfig(v),
+      dp: dpConfig(v),
       serverUrl: secureUrl("server-url", v["server-url"], v, log),
       ownerUrl: secureUrl("owner-url", v["owner-url"], v, log),
       clientPublicKeys: v["client-keys"] === undefined
@@ -227,6 +250,7 @@ shape and the classes, and with --scale standard each feature's mean and std.`,
     }, log);
     log.info(`federation created in ${v.dir} (${config.mode} mode, ${config.keyBits}-bit key)`);
     log.info(`public key fingerprint ${config.fingerprint}`);
+    dpLine(config, log);
     log.info(
       `model ${model.config.name}: ${model.config.task}, input ${
         model.config.inputShape.join("x")

@@ -12,6 +12,7 @@ import { PARTITION_SCHEMES, type PartitionScheme } from "../data/mod.ts";
 import { type OptimizerName, OPTIMIZERS, type ScheduleName, SCHEDULES } from "../nn/mod.ts";
 import * as rules from "./rules.ts";
 import { type ModelConfig, parseModelConfig } from "./model_config.ts";
+import { type DpConfig, parseDpConfig } from "./dp_config.ts";
 
 /** Who holds the secret key. */
 export type KeyMode = "owner" | "shared-key";
@@ -69,6 +70,8 @@ export interface FederationConfig {
     readonly momentum: number;
     readonly schedule: ScheduleName;
   };
+  /** Differential privacy (DP-SGD on every client); absent: off. */
+  readonly dp?: DpConfig;
   /** How the data set is split among clients. */
   readonly data: {
     readonly partition: PartitionScheme;
@@ -169,6 +172,7 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
       momentum: num(training, "momentum", rules.MOMENTUM),
       schedule: training.oneOf("schedule", SCHEDULES),
     },
+    ...dpField(path, (value as { dp?: unknown }).dp),
     data: {
       partition: data.oneOf("partition", PARTITION_SCHEMES),
       alpha: num(data, "alpha", rules.ALPHA),
@@ -185,6 +189,12 @@ export function parseFederationConfig(path: string, value: unknown): FederationC
     throw new FlheError("input", `${path}: encoding: ${(e as Error).message}`, { cause: e });
   }
   return config;
+}
+
+/** The `dp` field, only where DP is on (an old federation has none). */
+function dpField(path: string, value: unknown): { dp?: DpConfig } {
+  const dp = parseDpConfig(path, value);
+  return dp ? { dp } : {};
 }
 
 /**

@@ -11,3 +11,4 @@ export * from "./bundle.ts";
 export * from "./peers.ts";
 export * from "./limits.ts";
 export * from "./model_config.ts";
+export * from "./dp_config.ts";

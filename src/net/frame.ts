@@ -35,6 +35,7 @@ export const MESSAGE_TYPES = [
   "ready",
   "announce",
   "recover",
+  "leave",
 ] as const;
 
 /** A message type name. */

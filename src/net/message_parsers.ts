@@ -20,6 +20,7 @@ import type {
   ErrorMessage,
   FitMessage,
   HelloMessage,
+  LeaveMessage,
   Message,
   ModelMessage,
   ReadyMessage,
@@ -92,6 +93,7 @@ const PARSERS: { readonly [T in Message["type"]]: Parser<T> } = {
   welcome: parseWelcome,
   fit: parseFit,
   recover: (): RecoverMessage => ({ type: "recover" }),
+  leave: (f): LeaveMessage => ({ type: "leave", reason: f.string("reason").slice(0, 300) }),
   ready: parseReady,
   announce: parseAnnounce,
   update: parseUpdate,
@@ -194,6 +196,7 @@ function parseReport(f: JsonFields): ReportMessage {
     accuracy: f.number("accuracy", 0, 1, false),
     examples: f.number("examples", 0, 1e9),
     decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
+    epsilon: f.number("epsilon", -1, 1e6, false),
   };
 }
 

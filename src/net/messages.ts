@@ -150,6 +150,18 @@ export interface ReportMessage {
   readonly examples: number;
   /** Seconds the client spent decrypting (shared-key mode) or unsealing. */
   readonly decryptSeconds: number;
+  /** Epsilon this client has spent so far under DP-SGD (-1: it trains without DP). */
+  readonly epsilon: number;
+}
+
+/**
+ * A client leaves the federation for good, instead of training (its privacy
+ * budget is spent): the server stops counting on it.
+ */
+export interface LeaveMessage {
+  readonly type: "leave";
+  /** One line saying why. */
+  readonly reason: string;
 }
 
 /** The federation is finished. */
@@ -222,7 +234,8 @@ export type Message =
   | SealedMessage
   | ReadyMessage
   | AnnounceMessage
-  | RecoverMessage;
+  | RecoverMessage
+  | LeaveMessage;
 
 /**
  * Decodes and checks a received frame into a typed message.

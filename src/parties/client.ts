@@ -28,6 +28,7 @@ import { takeModel } from "./client_model.ts";
 import { createTrainer, type Trainer } from "./trainer.ts";
 import { createClientStateStore, type HeldModel } from "./client_state.ts";
 import { type ContributionLedger, openLedger } from "./client_ledger.ts";
+import { openPrivacyBudget, type PrivacyBudget } from "./client_privacy.ts";
 import { trySend } from "./collect.ts";
 
 /** Options of {@linkcode runClient}. */
@@ -40,6 +41,8 @@ export interface ClientOptions {
   readonly files?: OwnFiles;
   /** Use only the first N examples of the share (for quick runs). */
   readonly trainLimit?: number;
+  /** A stricter privacy budget than the federation's (epsilon; DP federations only). */
+  readonly dpEpsilon?: number;
   /** A fixed seed for this client's shuffles (default: a fresh random seed each round). */
   readonly trainSeed?: number;
   /** Evaluate on only the first N test images. */
@@ -70,6 +73,8 @@ interface ClientParts {
   readonly trainer: Trainer;
   readonly contributor: Contributor;
   readonly pool?: PaillierPool;
+  /** The privacy budget (DP federations). */
+  readonly privacy?: PrivacyBudget;
   readonly serverUrl: string;
   readonly log: Logger;
 }
@@ -182,6 +187,13 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
         `model ${bundle.config.model.name} (${bundle.config.parameterCount} parameters), backend ${trainer.backend}`,
     );
     if (held.round > 0) log.info(`resuming with the global model of round ${held.round}`);
+    const privacy = await openPrivacyBudget(
+      `${bundle.dir}/state`,
+      bundle.config,
+      trainer.trainCount,
+      { epsilon: options.dpEpsilon },
+      log,
+    );
     crypto = await clientCrypto(bundle, options.workers);
     const contributor = createContributor({
       id,
@@ -194,6 +206,7 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       trainer,
       crypto,
       ledger,
+      privacy,
       log,
     });
     const parts: ClientParts = {
@@ -202,6 +215,7 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       trainer,
       contributor,
       pool: crypto?.pool,
+      privacy,
       serverUrl: options.serverUrl ?? bundle.config.serverUrl,
       log,
     };
@@ -249,7 +263,18 @@ function createSession(
       return Promise.resolve();
     },
     fit: async (ch, m) => {
-      if (m.type === "fit") ch.send(await contributor.fit(m, held()));
+      if (m.type !== "fit") return;
+      try {
+        ch.send(await contributor.fit(m, held()));
+      } catch (e) {
+        if (!(e instanceof FlheError) || e.code !== "budget") throw e;
+        // Never trains past its budget: says so, leaves for good, exits cleanly.
+        log.warn(`leaving the federation: ${e.message}`);
+        trySend(ch, { type: "leave", reason: `privacy budget spent: ${e.message}` });
+        await new Promise((r) => setTimeout(r, 200));
+        ch.close("left");
+        return "done";
+      }
     },
     announce: async (ch, m) => {
       if (m.type === "announce") ch.send(await contributor.announce(m));
@@ -270,6 +295,7 @@ function createSession(
         accuracy: ev.accuracy,
         examples: ev.samples,
         decryptSeconds,
+        epsilon: parts.privacy ? parts.privacy.spent() : -1,
       });
       rounds.push({ round: m.round, testLoss: ev.loss, testAccuracy: ev.accuracy });
       log.info(`round ${m.round}: global model ${testMetrics(ev)}`);

@@ -24,9 +24,10 @@ import type {
 } from "../net/mod.ts";
 import { addMask, type ClientSecretKeys, maskVector, signContribution } from "../secagg/mod.ts";
 import { type FederationConfig, packingWeights, peerKeys, type Peers } from "../federation/mod.ts";
-import type { Trainer } from "./trainer.ts";
+import type { Trainer, TrainSettings } from "./trainer.ts";
 import type { ContributionLedger, LedgerEntry } from "./client_ledger.ts";
 import { modelDigest } from "./model_digest.ts";
+import type { PrivacyBudget } from "./client_privacy.ts";
 
 /** The HE parts of a client (absent in plaintext runs). */
 export interface ClientCrypto {
@@ -60,6 +61,8 @@ export interface ContributorContext {
   readonly crypto?: ClientCrypto;
   /** What this client contributed from each base model, across restarts. */
   readonly ledger: ContributionLedger;
+  /** The privacy budget, charged before each round's training (DP federations). */
+  readonly privacy?: PrivacyBudget;
   readonly log: Logger;
 }
 
@@ -158,6 +161,8 @@ export function createContributor(ctx: ContributorContext): Contributor {
         work = { round: m.round, baseRound: held.round, base, ready };
         return ready;
       }
+      // Charged on disk before training: a restart never gives budget back.
+      await ctx.privacy?.charge(m.round);
       const trained = await train(ctx, m, held.weights);
       const ready = readyMessage(m.round, weight, trained.seconds, []);
       work = { round: m.round, baseRound: held.round, base, ready, update: trained.update };
@@ -230,7 +235,7 @@ async function train(
   let lastQuarter = 0;
   const result = await ctx.trainer.train(
     base,
-    { ...ctx.config.training, seed: ownSeed(ctx, m.round) },
+    { ...ctx.config.training, seed: ownSeed(ctx, m.round), ...dpSettings(ctx) },
     (done, total) => {
       const quarter = Math.floor((4 * done) / total);
       if (quarter > lastQuarter && quarter < 4) {
@@ -249,6 +254,13 @@ async function train(
     `round ${m.round}: trained in ${result.seconds.toFixed(1)} s (loss ${result.loss.toFixed(4)})`,
   );
   return { update, seconds: result.seconds };
+}
+
+/** DP-SGD's settings for the trainer, in a DP federation. */
+function dpSettings(ctx: ContributorContext): Pick<TrainSettings, "dp"> {
+  if (!ctx.privacy) return {};
+  const { clipNorm, noiseMultiplier, sampleRate } = ctx.privacy.plan;
+  return { dp: { clipNorm, noiseMultiplier, sampleRate } };
 }
 
 /**

@@ -35,6 +35,7 @@ import {
 } from "../secagg/mod.ts";
 import { type Peers, peersJson } from "../federation/peers.ts";
 import {
+  type DpConfig,
   federationCodec,
   type FederationConfig,
   federationJson,
@@ -84,6 +85,8 @@ export interface InitOptions {
   readonly seed: number;
   /** Local training of each round. */
   readonly training: FederationConfig["training"];
+  /** Differential privacy (DP-SGD on every client); absent: off. */
+  readonly dp?: DpConfig;
   /** Server address clients connect to. */
   readonly serverUrl: string;
   /** Owner service address the server connects to. */
@@ -234,6 +237,7 @@ async function configWithoutKey(
       randomness: options.randomness,
     },
     training: options.training,
+    ...(options.dp ? { dp: options.dp } : {}),
     data: {
       partition: options.partition,
       alpha: options.alpha,

@@ -43,6 +43,8 @@ export interface ServerParts {
   readonly fingerprint: string;
   /** Rounds in all. */
   readonly rounds: number;
+  /** Fewest clients a round needs: with fewer left in the federation, it ends. */
+  readonly minClients: number;
   /** How long to wait for each client's answer in a round. */
   readonly roundTimeoutMs: number;
   /** How long a finished server stays to tell reconnecting clients "done". */
@@ -147,6 +149,16 @@ function catchUp(state: ServerState, rounds: number, client: ConnectedClient): v
   if (state.closedRounds >= rounds) trySend(client.channel, { type: "done", rounds });
 }
 
+/** Whether too few clients are left (the others left for good) for any further round; says so. */
+function tooFewLeft(parts: ServerParts, clients: ClientRegistry, round: number): boolean {
+  if (clients.remaining() >= parts.minClients) return false;
+  const why = [...clients.departed()].map(([id, reason]) => `${id}: ${reason}`).join("; ");
+  parts.log.warn(
+    `the federation ends before round ${round}: ${clients.remaining()} clients remain, fewer than minClients ${parts.minClients} (${why})`,
+  );
+  return true;
+}
+
 /** Welcomes an admitted client and sends it what it lacks. */
 function welcome(state: ServerState, rounds: number, client: ConnectedClient): void {
   trySend(client.channel, {
@@ -248,6 +260,7 @@ export function createServer(parts: ServerParts): Server {
         return [...state.history];
       }
       for (let round = state.closedRounds + 1; round <= parts.rounds; round++) {
+        if (tooFewLeft(parts, clients, round)) break;
         const baseRound = state.models.at(-1)?.round ?? 0;
         const closed = await runRound({ ...parts, clients, observe }, round, baseRound);
         state = {

@@ -45,6 +45,18 @@ export interface ClientRegistry {
   get(id: string): ConnectedClient | undefined;
   /** Ids of the connected clients. */
   ids(): string[];
+  /**
+   * Records that a client left the federation for good (its privacy budget
+   * is spent): it is never selected again, even if it reconnects.
+   *
+   * @param id The client.
+   * @param reason Why, in one line.
+   */
+  depart(id: string, reason: string): void;
+  /** The clients that left, and why. */
+  departed(): ReadonlyMap<string, string>;
+  /** Clients of the federation that have not left (connected or not). */
+  remaining(): number;
   /** The connected clients. */
   all(): ConnectedClient[];
   /**
@@ -91,6 +103,7 @@ export function createClientRegistry(options: RegistryOptions): ClientRegistry {
   // Refusals come from unauthenticated peers: never more than a few lines a minute.
   const refusals: Logger = { ...log, warn: rateLimitedWarn(log, 20) };
   const clients = new Map<string, ConnectedClient>();
+  const left = new Map<string, string>();
   return {
     async admit(channel) {
       const hello = await receiveHello(channel, "client", refusals);
@@ -135,7 +148,15 @@ export function createClientRegistry(options: RegistryOptions): ClientRegistry {
       return client;
     },
     get: (id) => clients.get(id),
-    ids: () => [...clients.keys()],
+    ids: () => [...clients.keys()].filter((id) => !left.has(id)),
+    depart(id, reason) {
+      if (left.has(id)) return;
+      left.set(id, reason);
+      log.info(`${id} left the federation: ${reason}`);
+      options.observe({ type: "client", id, activity: "left" });
+    },
+    departed: () => left,
+    remaining: () => credentials.clients.length - left.size,
     all: () => [...clients.values()],
     broadcast(message) {
       for (const c of clients.values()) trySend(c.channel, message);

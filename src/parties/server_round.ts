@@ -129,6 +129,7 @@ export async function runRound(
     decrypt: finished.decryptSeconds + clientDecrypt,
     evaluate: seconds(evaluateStart),
     ...evaluation,
+    ...privacyOf(reports),
   });
   return { record: r, model };
 }
@@ -174,6 +175,10 @@ async function collectReady(
   const ready: Ready[] = [];
   await Promise.all(selected.map(async (c) => {
     const outcome = await collect<ReadyMessage>(c.channel, ctx.roundTimeoutMs, (m) => {
+      if (m.type === "leave") {
+        ctx.clients.depart(c.id, m.reason);
+        return `left the federation: ${m.reason}`;
+      }
       if (m.type !== "ready") {
         return `unexpected ${m.type} message; expected ready for round ${round}`;
       }
@@ -288,14 +293,14 @@ async function evaluateStep(
   ctx: RoundContext,
   model: ModelMessage,
   selected: readonly ConnectedClient[],
-): Promise<ReportMessage[]> {
+): Promise<(ReportMessage & { readonly clientId: string })[]> {
   for (const c of ctx.clients.all()) {
     if (trySend(c.channel, { ...model, evaluate: selected.includes(c) })) {
       c.modelRound = model.round;
       if (selected.includes(c)) ctx.observe({ type: "client", id: c.id, activity: "evaluating" });
     }
   }
-  const reports: ReportMessage[] = [];
+  const reports: (ReportMessage & { readonly clientId: string })[] = [];
   await Promise.all(selected.map(async (c) => {
     const outcome = await collect<ReportMessage>(c.channel, ctx.roundTimeoutMs, (m) => {
       if (m.type !== "report") return `unexpected ${m.type} message; expected a report`;
@@ -303,7 +308,7 @@ async function evaluateStep(
       return { value: m };
     });
     if (typeof outcome === "string") ctx.log.warn(`round ${model.round}: no report from ${c.id}`);
-    else reports.push(outcome.value);
+    else reports.push({ ...outcome.value, clientId: c.id });
     ctx.observe({ type: "client", id: c.id, activity: "waiting" });
   }));
   return reports;
@@ -322,6 +327,18 @@ interface RecordParts {
   readonly evaluate?: number;
   readonly loss?: number;
   readonly accuracy?: number;
+  readonly epsilonByClient?: Readonly<Record<string, number>>;
+  readonly epsilon?: number;
+}
+
+/** The epsilon each DP client reported, and the worst: absent where nobody trains with DP. */
+function privacyOf(
+  reports: readonly (ReportMessage & { readonly clientId: string })[],
+): Pick<RecordParts, "epsilon" | "epsilonByClient"> {
+  const dp = reports.filter((r) => r.epsilon >= 0);
+  if (dp.length === 0) return {};
+  const byClient = Object.fromEntries(dp.map((r) => [r.clientId, r.epsilon]));
+  return { epsilonByClient: byClient, epsilon: Math.max(...dp.map((r) => r.epsilon)) };
 }
 
 function record(
@@ -353,5 +370,8 @@ function record(
     },
     loss: parts.loss ?? NaN,
     accuracy: parts.accuracy ?? NaN,
+    ...(parts.epsilon === undefined
+      ? {}
+      : { epsilon: parts.epsilon, epsilonByClient: parts.epsilonByClient }),
   };
 }

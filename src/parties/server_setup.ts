@@ -220,6 +220,7 @@ async function serveRounds(
     credentials,
     fingerprint: config.fingerprint,
     rounds: config.rounds,
+    minClients,
     roundTimeoutMs: options.roundTimeoutMs,
     lingerMs: options.lingerMs ?? 30_000,
     maxUpdateBytes: maxFrameBytes(config, bundle.publicKey),

@@ -23,7 +23,15 @@ export interface Trained {
  * How a client trains a round: the owner-signed federation's settings and
  * the client's own shuffle seed (never the server's).
  */
-export type TrainSettings = FederationConfig["training"] & { readonly seed: number };
+export type TrainSettings = FederationConfig["training"] & {
+  readonly seed: number;
+  /** DP-SGD (per-example clipping, Gaussian noise, Poisson sampling); absent: plain SGD. */
+  readonly dp?: {
+    readonly clipNorm: number;
+    readonly noiseMultiplier: number;
+    readonly sampleRate: number;
+  };
+};
 
 /** A client's training worker. */
 export interface Trainer {

@@ -18,7 +18,8 @@ export type ClientActivity =
   | "evaluating"
   | "waiting"
   | "failed"
-  | "disconnected";
+  | "disconnected"
+  | "left";
 
 /** A phase of a round on the server. */
 export type RoundPhase =

@@ -41,6 +41,13 @@ export interface RoundRecord {
   readonly loss: number;
   /** Clients' test accuracy, weighted by test examples. */
   readonly accuracy: number;
+  /**
+   * Differential privacy: the epsilon each reporting client has spent so far
+   * (DP federations only; absent otherwise).
+   */
+  readonly epsilonByClient?: Readonly<Record<string, number>>;
+  /** The federation's worst (largest) spent epsilon among the reports. */
+  readonly epsilon?: number;
 }
 
 /**

@@ -21,7 +21,9 @@ export type FlheErrorCode =
   /** The operation would destroy existing data. */
   | "exists"
   /** A peer did not answer in time or went away. */
-  | "unavailable";
+  | "unavailable"
+  /** A client's privacy budget does not allow another round: it leaves the federation. */
+  | "budget";
 
 /**
  * An error whose message is one line naming the file, field, option or

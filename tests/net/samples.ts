@@ -58,8 +58,10 @@ export const SAMPLES: readonly Message[] = [
     accuracy: 0.875,
     examples: 200,
     decryptSeconds: 0.125,
+    epsilon: 1.5,
   },
   { type: "done", rounds: 3 },
+  { type: "leave", reason: "privacy budget spent" },
   {
     type: "decrypt",
     round: 3,

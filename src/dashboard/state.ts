@@ -60,6 +60,8 @@ export interface RoundRow {
   readonly accuracy: number | null;
   /** Weighted test loss (null: not evaluated). */
   readonly loss: number | null;
+  /** Differential privacy: the largest epsilon a client has spent (null: no DP). */
+  readonly epsilon: number | null;
   /** Seconds per phase. */
   readonly seconds: PhaseSeconds;
   /** Bytes the server received from clients. */
@@ -194,6 +196,7 @@ export function rowOf(r: RoundRecord): RoundRow {
     })),
     accuracy: metric(r.accuracy),
     loss: metric(r.loss),
+    epsilon: r.epsilon === undefined ? null : metric(r.epsilon),
     seconds: {
       train: finite(s.train),
       encrypt: finite(s.encrypt),

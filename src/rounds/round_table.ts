@@ -85,10 +85,13 @@ export function roundTable(
 ): string {
   const regression = task === "regression";
   const metrics = regression ? ["test MSE"] : ["accuracy", "loss"];
+  // Differential privacy: the worst epsilon any client has spent, where clients report one.
+  const dp = history.some((r) => r.epsilon !== undefined);
   const header = [
     "round",
     "clients",
     ...metrics,
+    ...(dp ? ["epsilon"] : []),
     "train s",
     "encrypt s",
     "upload s",
@@ -111,6 +114,7 @@ export function roundTable(
         ...(regression
           ? [r.loss.toPrecision(4)]
           : [`${(r.accuracy * 100).toFixed(2)}%`, r.loss.toFixed(4)]),
+        ...(dp ? [r.epsilon === undefined ? "-" : r.epsilon.toFixed(3)] : []),
         r.seconds.train.toFixed(1),
         r.seconds.encrypt.toFixed(2),
         r.seconds.upload.toFixed(2),
@@ -161,6 +165,8 @@ export function roundCsv(history: readonly RoundRecord[]): string {
     "total_weight",
     "failed_clients",
     "reason",
+    "epsilon",
+    "epsilon_by_client",
   ];
   const rows = history.map((r) => [
     r.round,
@@ -175,6 +181,8 @@ export function roundCsv(history: readonly RoundRecord[]): string {
     r.totalWeight,
     r.failures.map((f) => f.clientId).join(" "),
     r.failed ?? "",
+    r.epsilon ?? NaN,
+    Object.entries(r.epsilonByClient ?? {}).map(([id, e]) => `${id}=${e}`).join(" "),
   ]);
   return [header, ...rows].map((row) => row.map(csvCell).join(",")).join("\n") + "\n";
 }
@@ -206,6 +214,23 @@ function parseRecord(path: string, value: unknown, i: number): RoundRecord {
     seconds: seconds as unknown as RoundRecord["seconds"],
     loss: metric(f, raw.loss, "loss"),
     accuracy: metric(f, raw.accuracy, "accuracy"),
+    ...privacyFields(path, raw, i),
+  };
+}
+
+/** The optional DP fields of a row: the worst epsilon and each client's. */
+function privacyFields(
+  path: string,
+  raw: Record<string, unknown>,
+  i: number,
+): Pick<RoundRecord, "epsilon" | "epsilonByClient"> {
+  if (raw.epsilon === undefined) return {};
+  const f = new JsonFields(path, raw, `[${i}].`);
+  const byClient = new JsonFields(path, raw.epsilonByClient ?? {}, `[${i}].epsilonByClient.`);
+  const ids = Object.keys((raw.epsilonByClient ?? {}) as object).slice(0, MAX_CLIENTS);
+  return {
+    epsilon: f.number("epsilon", 0, 1e6, false),
+    epsilonByClient: Object.fromEntries(ids.map((id) => [id, byClient.number(id, 0, 1e6, false)])),
   };
 }
 

@@ -54,11 +54,11 @@ Deno.test("flhe history FILE --csv prints one line per round with the status", a
       lines[0],
       "round,status,clients,accuracy,loss,train_s,encrypt_s,upload_s,aggregate_s,decrypt_s," +
         "evaluate_s,round_s,bytes_in,bytes_out,upload_bytes_per_client,total_weight," +
-        "failed_clients,reason",
+        "failed_clients,reason,epsilon,epsilon_by_client",
     );
     assert.equal(
       lines[1],
-      "1,ok,2,0.6,1,10.25,0.1,0.75,0.03,4.5,1.25,17.5,1054159,494408,526592,1200,,",
+      "1,ok,2,0.6,1,10.25,0.1,0.75,0.03,4.5,1.25,17.5,1054159,494408,526592,1200,,,,",
     );
     const failed = lines[2]!.split(",");
     assert.deepEqual(failed.slice(0, 5), ["2", "failed", "2", "", ""]);

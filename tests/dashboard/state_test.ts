@@ -50,6 +50,7 @@ Deno.test("dashboard state: built from client, phase and round events", () => {
     failures: [],
     accuracy: 0.6,
     loss: 1,
+    epsilon: null,
     seconds: okRecord(1).seconds,
     bytesIn: 1_054_159,
     bytesOut: 494_408,
@@ -112,4 +113,10 @@ Deno.test("cleanText: no control characters, opaque runs elided, length capped",
     cleanText("short, with a fingerprint-free text"),
     "short, with a fingerprint-free text",
   );
+});
+
+Deno.test("dashboard state: a round's worst spent epsilon, where clients train with DP", () => {
+  const row = rowOf({ ...okRecord(2), epsilon: 1.25, epsilonByClient: { "client-1": 1.25 } });
+  assert.equal(row.epsilon, 1.25);
+  assert.equal(rowOf(okRecord(3)).epsilon, null);
 });

@@ -69,6 +69,8 @@ Deno.test("decodeMessage() round-trips the boundary values of the ranges", () =>
     { ...(SAMPLES[8] as Message & { type: "decrypt" }), set: [], contributions: [] },
     { ...(SAMPLES[10] as Message & { type: "ready" }), contributed: [] },
     { ...(SAMPLES[11] as Message & { type: "announce" }), set: [] },
+    { ...(SAMPLES[6] as Message & { type: "report" }), epsilon: -1 },
+    { ...(SAMPLES[6] as Message & { type: "report" }), epsilon: 0 },
   ];
   for (const m of cases) assert.deepEqual(decodeMessage(encodeMessage(m), LIMIT), m);
 });
@@ -97,8 +99,11 @@ Deno.test("decodeMessage() rejects an unknown version or type byte", () => {
   frame[0] = 9;
   assertProtocol(() => decodeMessage(frame, LIMIT), /unsupported protocol version 9/);
   frame[0] = PROTOCOL_VERSION;
-  frame[1] = 13;
-  assertProtocol(() => decodeMessage(frame, LIMIT), /unknown message type 13/);
+  frame[1] = MESSAGE_TYPES.length;
+  assertProtocol(
+    () => decodeMessage(frame, LIMIT),
+    new RegExp(`unknown message type ${MESSAGE_TYPES.length}`),
+  );
 });
 
 Deno.test("decodeMessage() rejects a header that is not a JSON object", () => {

@@ -61,7 +61,6 @@ export const SAMPLES: readonly Message[] = [
     epsilon: 1.5,
   },
   { type: "done", rounds: 3 },
-  { type: "leave", reason: "privacy budget spent" },
   {
     type: "decrypt",
     round: 3,
@@ -94,4 +93,5 @@ export const SAMPLES: readonly Message[] = [
     set: [{ id: "client-1", weight: 600 }, { id: "client-12", weight: 400 }],
   },
   { type: "recover" },
+  { type: "leave", reason: "privacy budget spent" },
 ];

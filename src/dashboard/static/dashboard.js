@@ -32,7 +32,7 @@ const COLORS = [
 
 /** @type {Snapshot} */
 let snapshot = { federation: null, phase: null, clients: [], rounds: [] };
-/** @type {{ metrics?: UPlotChart, phases?: UPlotChart }} */
+/** @type {{ metrics?: UPlotChart, phases?: UPlotChart, privacy?: UPlotChart }} */
 const charts = {};
 
 /**
@@ -80,7 +80,7 @@ function ago(ms) {
 function rowCells(r) {
   const kib = (/** @type {number} */ b) => (b / 1024).toFixed(0);
   const head = [String(r.round), String(r.clients)];
-  if (r.status !== "ok") return [...head, r.status, ...Array(11).fill("-")];
+  if (r.status !== "ok") return [...head, r.status, ...Array(12).fill("-")];
   const s = r.seconds;
   return [
     ...head,
@@ -88,6 +88,7 @@ function rowCells(r) {
       ? "-"
       : `${(r.accuracy * 100).toFixed(2)}%`,
     fixed(r.loss, 4),
+    r.epsilon === null ? "-" : fixed(r.epsilon, 3),
     fixed(s.train, 1),
     fixed(s.encrypt, 2),
     fixed(s.upload, 2),
@@ -185,7 +186,7 @@ function roundScale() {
 }
 
 /**
- * @param {"metrics" | "phases"} which
+ * @param {"metrics" | "phases" | "privacy"} which
  * @returns {UPlotOptions}
  */
 function chartOptions(which) {
@@ -209,6 +210,15 @@ function chartOptions(which) {
       }],
     };
   }
+  if (which === "privacy") {
+    return {
+      width,
+      height: 200,
+      scales: { x: roundScale(), eps: { range: (_u, _min, max) => [0, Math.max(0.1, max ?? 1)] } },
+      series: [{ label: "round" }, series("epsilon spent", "eps", 0)],
+      axes: [x, { scale: "eps", label: "epsilon" }],
+    };
+  }
   return {
     width,
     height: 260,
@@ -218,7 +228,7 @@ function chartOptions(which) {
   };
 }
 
-/** @returns {{ metrics: UPlotData, phases: UPlotData }} */
+/** @returns {{ metrics: UPlotData, phases: UPlotData, privacy: UPlotData }} */
 function chartData() {
   const ok = snapshot.rounds.filter((r) => r.status === "ok");
   const xs = ok.map((r) => r.round);
@@ -229,12 +239,13 @@ function chartData() {
       ok.map((r) => r.loss),
     ],
     phases: [xs, ...PHASES.map((p) => ok.map((r) => r.seconds[p]))],
+    privacy: [xs, ok.map((r) => r.epsilon)],
   };
 }
 
 function renderCharts() {
   const data = chartData();
-  for (const which of /** @type {const} */ (["metrics", "phases"])) {
+  for (const which of /** @type {const} */ (["metrics", "phases", "privacy"])) {
     const chart = charts[which];
     if (chart) chart.setData(data[which]);
     else charts[which] = new UPlot(chartOptions(which), data[which], byId(`chart-${which}`));

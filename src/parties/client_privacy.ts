@@ -88,11 +88,14 @@ export async function openPrivacyBudget(
   }
   const path = `${dir}/privacy.json`;
   const saved = await readSaved(path);
-  const plan = saved?.plan ?? makePlan(config, trainCount, own);
+  // A restart keeps the plan (the noise) and the spent budget; it may only tighten the limit.
+  const plan = saved
+    ? { ...saved.plan, limit: Math.min(saved.plan.limit, own.epsilon ?? Infinity) }
+    : makePlan(config, trainCount, own);
   const accountant = saved?.accountant ?? new RdpAccountant();
   const save = () =>
     writeFileAtomic(path, JSON.stringify({ plan, accountant: accountant.toJSON() }) + "\n", 0o600);
-  if (!saved) await save();
+  if (!saved || plan.limit !== saved.plan.limit) await save();
   const spent = () => accountant.steps === 0 ? 0 : accountant.spent(plan.delta).epsilon;
   log.info(
     `differential privacy: sampling rate ${plan.sampleRate.toPrecision(3)}, noise multiplier ${

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DP_OPTIONS, dpConfig } from "./dp_options.ts";
 import { createLogger } from "../util/log.ts";
 import * as rules from "../federation/rules.ts";
 import { runDemo } from "../parties/demo.ts";
@@ -73,6 +74,7 @@ only files an earlier demo wrote there.`,
     ...FILE_READING_OPTIONS,
     "test-fraction": OWN_DATA_OPTIONS["test-fraction"],
     ...TRAINING_OPTIONS,
+    ...DP_OPTIONS,
     "train-limit": TRAIN_LIMIT,
     "test-limit": TEST_LIMIT,
     summary: path({
@@ -116,6 +118,7 @@ only files an earlier demo wrote there.`,
       seed: v.seed,
       plaintext: v.plaintext,
       training: trainingConfig(v),
+      dp: dpConfig(v),
       trainLimit: v["train-limit"],
       testLimit: v["test-limit"],
       summaryPath: v.summary,

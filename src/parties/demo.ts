@@ -41,6 +41,8 @@ export interface DemoOptions {
   readonly plaintext: boolean;
   /** Local training of each round. */
   readonly training: FederationConfig["training"];
+  /** Differential privacy (DP-SGD on every client); absent: off. */
+  readonly dp?: FederationConfig["dp"];
   /** Train each client on only the first N examples of its share. */
   readonly trainLimit?: number;
   /** Evaluate on only the first N test images. */
@@ -86,6 +88,8 @@ export interface DemoSummary {
     readonly bytes_out: number;
     readonly upload_bytes_per_client: number;
     readonly phases: RoundRecord["seconds"];
+    /** The largest epsilon a client has spent (DP federations). */
+    readonly epsilon?: number;
   }[];
 }
 
@@ -159,6 +163,7 @@ async function createDemoFederation(
     shardsPerClient: 2,
     seed: options.seed,
     training: options.training,
+    dp: options.dp,
     serverUrl: `ws://127.0.0.1:${freePort()}`,
     ownerUrl: `ws://127.0.0.1:${freePort()}`,
     force: false,
@@ -285,6 +290,7 @@ function summarize(
       bytes_out: r.bytesOut,
       upload_bytes_per_client: r.uploadBytesPerClient,
       phases: r.seconds,
+      ...(r.epsilon === undefined ? {} : { epsilon: r.epsilon }),
     })),
   };
 }

@@ -72,6 +72,7 @@ export {
 } from "./builtin_models.ts";
 export {
   DEFAULT_LEARNING_RATES,
+  type DpSgdOptions,
   type EvalResult,
   evaluate,
   type OptimizerName,
@@ -83,4 +84,6 @@ export {
   type TrainResult,
 } from "./train.ts";
 export { applyUpdate } from "./apply.ts";
+export { DP_PHYSICAL_BATCH } from "./dp_sgd.ts";
+export { type PerExampleGradients, perExampleGradients } from "./per_example.ts";
 export type { Examples } from "./examples.ts";

@@ -217,6 +217,22 @@ export interface ForwardMode {
   readonly seed?: number;
   /** Filled in training with each batch-norm layer's batch mean and variance (kept tensors). */
   readonly batchStats?: { layer: number; mean: tf.Tensor; variance: tf.Tensor }[];
+  /** DP-SGD's probes of per-example output gradients (see {@link Probes}). */
+  readonly probes?: Probes;
+}
+
+/**
+ * Probes for per-example gradients: a zero tensor added to the
+ * pre-activation output of some dense and conv2d layers. The gradient of the
+ * summed loss with respect to a probe is each example's gradient with
+ * respect to that layer's output, from which (with the layer's input) each
+ * example's weight gradient follows without a backward pass per example.
+ */
+export interface Probes {
+  /** The zero tensor of each probed layer, by layer index, of the layer's output shape. */
+  readonly zeros: ReadonlyMap<number, tf.Tensor>;
+  /** Filled with each probed layer's input, by layer index (kept tensors: the caller frees them). */
+  readonly inputs: Map<number, tf.Tensor>;
 }
 
 type Fused = "linear" | "relu" | "elu" | "sigmoid";
@@ -246,6 +262,16 @@ function runLayer(
 ): tf.Tensor {
   switch (layer.kind) {
     case "dense": {
+      const probe = mode.probes?.zeros.get(index);
+      if (probe !== undefined) {
+        mode.probes!.inputs.set(index, tf.keep(x));
+        const z = tf.fused.matMul({
+          a: x as tf.Tensor2D,
+          b: vars[0] as tf.Tensor2D,
+          bias: layer.useBias ? vars[1] : undefined,
+        });
+        return activate(tf.add(z, probe), layer.activation);
+      }
       const { fused, after } = split(layer.activation);
       const y = tf.fused.matMul({
         a: x as tf.Tensor2D,
@@ -256,7 +282,11 @@ function runLayer(
       return activate(y, after);
     }
     case "conv2d": {
-      const { fused, after } = split(layer.activation);
+      const probe = mode.probes?.zeros.get(index);
+      if (probe !== undefined) mode.probes!.inputs.set(index, tf.keep(x));
+      const { fused, after } = probe === undefined
+        ? split(layer.activation)
+        : { fused: "linear" as const, after: layer.activation };
       const y = tf.fused.conv2d({
         x: x as tf.Tensor4D,
         filter: vars[0] as tf.Tensor4D,
@@ -265,7 +295,7 @@ function runLayer(
         pad: layer.padding,
         activation: fused,
       });
-      return activate(y, after);
+      return activate(probe === undefined ? y : tf.add(y, probe), after);
     }
     case "pool":
       return layer.op === "max"

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 // bundle registers them all on the same (shared) engine as a side effect.
 import "@tensorflow/tfjs-layers";
 import { checkData, hitCount, makeBatch, taskLoss } from "./batch.ts";
+import { type DpSgdOptions, trainDpSgd } from "./dp_sgd.ts";
 import type { Examples } from "./examples.ts";
 import { type ForwardMode, forwardNetwork, type Network, updateBatchStats } from "./network.ts";
 import {
@@ -24,6 +25,7 @@ import {
 import { FlheError } from "../util/error.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 
+export { type DpSgdOptions } from "./dp_sgd.ts";
 export {
   DEFAULT_LEARNING_RATES,
   type OptimizerName,
@@ -36,7 +38,7 @@ export {
 export interface TrainOptions {
   /** Passes over the data; default 1. */
   epochs?: number;
-  /** Samples per gradient step; default 32. */
+  /** Samples per gradient step; default 32. Not with `dp`, whose batches are Poisson-sampled. */
   batchSize?: number;
   /**
    * Update rule; default `"momentum"`, as the command line: heavy-ball
@@ -66,6 +68,12 @@ export interface TrainOptions {
   seed: number;
   /** Called after every batch with samples done so far and the total to do. */
   onProgress?: (doneSamples: number, totalSamples: number) => void;
+  /**
+   * Train with DP-SGD instead: Poisson-sampled batches, each example's
+   * gradient clipped, Gaussian noise on each step's sum (see
+   * {@link DpSgdOptions}). Refused for models with batch normalization.
+   */
+  dp?: DpSgdOptions;
 }
 
 /** What {@link trainLocal} reports. */
@@ -79,8 +87,10 @@ export interface TrainResult {
   accuracy: number;
   /** Mean absolute error over the last epoch (regression; NaN for classifiers). */
   mae: number;
-  /** Samples processed, over all epochs. */
+  /** Samples processed, over all epochs (with `dp`, the records the batches drew). */
   samples: number;
+  /** Update steps taken, over all epochs (with `dp`, `epochs * floor(1 / sampleRate)`). */
+  steps: number;
   /** Wall time. */
   seconds: number;
 }
@@ -110,21 +120,43 @@ export interface EvalResult {
  * dozen small tensor ops per weight tensor; batch-norm statistics move after
  * each step. All intermediate tensors are freed.
  *
+ * With `dp`, trains with DP-SGD instead (`dp_sgd.ts`): `floor(1 / q)` steps
+ * per epoch, each on a Poisson batch from `dp.sample`, each example's
+ * gradient clipped to `dp.clipNorm`, noise from `dp.noise` on the sum,
+ * divided by the expected batch size; the update rule and schedule as above.
+ *
  * @param model Model to train.
  * @param data Examples of the model's input size, and labels.
- * @param opts Epochs, batch size, update rule and its settings, seed, progress callback.
- * @returns Loss and accuracy (or MAE) of the last epoch, samples processed and seconds taken.
+ * @param opts Epochs, batch size, update rule and its settings, seed, progress callback, DP-SGD.
+ * @returns Loss and accuracy (or MAE) of the last epoch, samples processed,
+ *   steps taken and seconds.
  * @throws {FlheError} `input` if the examples do not fit the model, the data
  *   set is empty, or an option names an unknown rule or schedule or
- *   contradicts another; `range` if a numeric option is out of range.
+ *   contradicts another, or `dp` is given for a model with batch
+ *   normalization (naming the layer); `range` if a numeric option is out of range.
  * @example
  * ```ts
  * const r = trainLocal(model, share, { epochs: 1, seed: 1 });
  * ```
  */
 export function trainLocal(model: Network, data: Examples, opts: TrainOptions): TrainResult {
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } =
-    resolveOptions(model, data, opts);
+  const resolved = resolveOptions(model, data, opts);
+  if (opts.dp !== undefined) {
+    if (opts.batchSize !== undefined) {
+      throw new FlheError(
+        "input",
+        `nn: batchSize ${opts.batchSize} contradicts dp: DP-SGD draws each batch by Poisson ` +
+          "sampling (expected size dp.sampleRate x records); leave batchSize out",
+      );
+    }
+    return trainDpSgd(
+      model,
+      data,
+      { ...resolved, seed: opts.seed, onProgress: opts.onProgress },
+      opts.dp,
+    );
+  }
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } = resolved;
   const start = performance.now();
   const variables = model.trainable as tf.Variable[];
   const update = makeUpdater(optimizer, momentum, variables);
@@ -176,12 +208,13 @@ export function trainLocal(model: Network, data: Examples, opts: TrainOptions): 
     accuracy: regression ? NaN : hitSum / data.count,
     mae: regression ? hitSum / data.count : NaN,
     samples: done,
+    steps: totalSteps,
     seconds: (performance.now() - start) / 1000,
   };
 }
 
 /** The options of {@link trainLocal} with every default filled in. */
-type ResolvedOptions = Required<Omit<TrainOptions, "seed" | "onProgress">>;
+type ResolvedOptions = Required<Omit<TrainOptions, "seed" | "onProgress" | "dp">>;
 
 /** Fills in the defaults of {@link trainLocal} and checks the data and every option. */
 function resolveOptions(model: Network, data: Examples, opts: TrainOptions): ResolvedOptions {

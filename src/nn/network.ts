@@ -253,6 +253,25 @@ function split(name: string): { fused: Fused; after: string } {
     : { fused: name as Fused, after: "linear" };
 }
 
+/**
+ * A dense or conv2d layer with a probe on its pre-activation output, from
+ * unfused ops: their gradient functions run only for the inputs on the path
+ * to the probes, whereas the fused kernels' custom gradients would also
+ * compute the weight gradients, which DP-SGD has no use for.
+ */
+function probedLayer(
+  layer: Extract<LayerDef, { kind: "dense" | "conv2d" }>,
+  vars: readonly tf.Variable[],
+  x: tf.Tensor,
+  probe: tf.Tensor,
+): tf.Tensor {
+  let z = layer.kind === "dense"
+    ? tf.matMul(x as tf.Tensor2D, vars[0] as tf.Tensor2D)
+    : tf.conv2d(x as tf.Tensor4D, vars[0] as tf.Tensor4D, 1, layer.padding);
+  if (layer.useBias) z = tf.add(z, vars[1]!);
+  return activate(tf.add(z, probe), layer.activation);
+}
+
 function runLayer(
   layer: LayerDef,
   vars: readonly tf.Variable[],
@@ -260,18 +279,13 @@ function runLayer(
   mode: ForwardMode,
   index: number,
 ): tf.Tensor {
+  const probe = mode.probes?.zeros.get(index);
+  if (probe !== undefined && (layer.kind === "dense" || layer.kind === "conv2d")) {
+    mode.probes!.inputs.set(index, tf.keep(x));
+    return probedLayer(layer, vars, x, probe);
+  }
   switch (layer.kind) {
     case "dense": {
-      const probe = mode.probes?.zeros.get(index);
-      if (probe !== undefined) {
-        mode.probes!.inputs.set(index, tf.keep(x));
-        const z = tf.fused.matMul({
-          a: x as tf.Tensor2D,
-          b: vars[0] as tf.Tensor2D,
-          bias: layer.useBias ? vars[1] : undefined,
-        });
-        return activate(tf.add(z, probe), layer.activation);
-      }
       const { fused, after } = split(layer.activation);
       const y = tf.fused.matMul({
         a: x as tf.Tensor2D,
@@ -282,11 +296,7 @@ function runLayer(
       return activate(y, after);
     }
     case "conv2d": {
-      const probe = mode.probes?.zeros.get(index);
-      if (probe !== undefined) mode.probes!.inputs.set(index, tf.keep(x));
-      const { fused, after } = probe === undefined
-        ? split(layer.activation)
-        : { fused: "linear" as const, after: layer.activation };
+      const { fused, after } = split(layer.activation);
       const y = tf.fused.conv2d({
         x: x as tf.Tensor4D,
         filter: vars[0] as tf.Tensor4D,
@@ -295,7 +305,7 @@ function runLayer(
         pad: layer.padding,
         activation: fused,
       });
-      return activate(probe === undefined ? y : tf.add(y, probe), after);
+      return activate(y, after);
     }
     case "pool":
       return layer.op === "max"

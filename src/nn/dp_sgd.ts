@@ -30,7 +30,7 @@ import { deriveSeed } from "../util/rng.ts";
  *
  * @example Wired to the CSPRNG samplers of src/dp
  * ```ts
- * import { addGaussianNoise, poissonBatch } from "../dp/mod.ts";
+ * // addGaussianNoise and poissonBatch: src/dp's CSPRNG samplers.
  * const dp: DpSgdOptions = {
  *   clipNorm: 1, noiseMultiplier: 1.1, sampleRate: 256 / share.count,
  *   noise: (values, std) => void addGaussianNoise(values, std),
@@ -126,7 +126,11 @@ export function checkDpOptions(dp: DpSgdOptions): void {
   }
   for (const key of ["noise", "sample"] as const) {
     if (typeof dp[key] !== "function") {
-      throw new FlheError("input", `nn: dp.${key} is not a function (wire it to src/dp)`);
+      const sampler = key === "noise" ? "addGaussianNoise" : "poissonBatch";
+      throw new FlheError(
+        "input",
+        `nn: dp.${key} is not a function; pass src/dp's CSPRNG sampler (${sampler})`,
+      );
     }
   }
 }

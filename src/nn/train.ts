@@ -38,7 +38,11 @@ export {
 export interface TrainOptions {
   /** Passes over the data; default 1. */
   epochs?: number;
-  /** Samples per gradient step; default 32. Not with `dp`, whose batches are Poisson-sampled. */
+  /**
+   * Samples per gradient step; default 32. Not used with `dp`, whose batches
+   * are Poisson-sampled (expected size `dp.sampleRate` x records; a caller
+   * derives the rate from its batch size).
+   */
   batchSize?: number;
   /**
    * Update rule; default `"momentum"`, as the command line: heavy-ball
@@ -142,19 +146,8 @@ export interface EvalResult {
 export function trainLocal(model: Network, data: Examples, opts: TrainOptions): TrainResult {
   const resolved = resolveOptions(model, data, opts);
   if (opts.dp !== undefined) {
-    if (opts.batchSize !== undefined) {
-      throw new FlheError(
-        "input",
-        `nn: batchSize ${opts.batchSize} contradicts dp: DP-SGD draws each batch by Poisson ` +
-          "sampling (expected size dp.sampleRate x records); leave batchSize out",
-      );
-    }
-    return trainDpSgd(
-      model,
-      data,
-      { ...resolved, seed: opts.seed, onProgress: opts.onProgress },
-      opts.dp,
-    );
+    const run = { ...resolved, seed: opts.seed, onProgress: opts.onProgress };
+    return trainDpSgd(model, data, run, opts.dp);
   }
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } = resolved;
   const start = performance.now();

@@ -107,31 +107,30 @@ export function dpLayers(model: Network): ProbedLayer[] {
 }
 
 /**
- * One forward pass with probes and one backward pass to them. Returns kept
- * tensors (the layers' inputs and the logits) that the caller frees.
+ * One forward pass with probes and one backward pass to them. The layers'
+ * inputs and the logits are kept tensors, put in `kept` for the caller to
+ * free (valueAndGrads frees everything else but the loss).
  */
 function probeSignals(
   model: Network,
   layers: readonly ProbedLayer[],
-  x: tf.Tensor,
-  y: tf.Tensor,
+  batch: { x: tf.Tensor; y: tf.Tensor },
   mode: ForwardMode,
+  kept: Map<number | "out", tf.Tensor>,
 ): { signals: LayerSignal[]; loss: tf.Scalar; out: tf.Tensor2D } {
-  const batch = x.shape[0]!;
-  const zeros = layers.map((l) => tf.zeros([batch, ...l.shape]));
-  const inputs = new Map<number, tf.Tensor>();
-  let out: tf.Tensor2D | undefined;
+  const { x, y } = batch;
+  const zeros = layers.map((l) => tf.zeros([x.shape[0]!, ...l.shape]));
+  const inputs = kept as Map<number, tf.Tensor>;
   const { value, grads } = tf.valueAndGrads((...probes: tf.Tensor[]) => {
     const logits = forwardNetwork(model, x, {
       ...mode,
       probes: { zeros: new Map(layers.map((l, i) => [l.index, probes[i]!])), inputs },
     });
-    // valueAndGrads frees everything but the loss: keep the logits by hand.
-    out = tf.keep(logits);
+    kept.set("out", tf.keep(logits));
     return taskLoss(model.def.task, y, logits, true);
   })(zeros);
   const signals = layers.map((l, i) => ({ ...l, input: inputs.get(l.index)!, delta: grads[i]! }));
-  return { signals, loss: value as tf.Scalar, out: out! };
+  return { signals, loss: value as tf.Scalar, out: kept.get("out") as tf.Tensor2D };
 }
 
 function denseGrads(s: LayerSignal): LayerGrads {
@@ -213,17 +212,16 @@ function withGrads<T extends tf.Tensor | tf.Tensor[]>(
   mode: ForwardMode,
   use: (grads: LayerGrads[], norms: tf.Tensor1D, loss: tf.Scalar, out: tf.Tensor2D) => T,
 ): T {
-  let kept: tf.Tensor[] = [];
+  const kept = new Map<number | "out", tf.Tensor>();
   try {
     return tf.tidy(() => {
-      const { signals, loss, out } = probeSignals(model, layers, x, y, mode);
-      kept = [out, ...signals.map((s) => s.input)];
+      const { signals, loss, out } = probeSignals(model, layers, { x, y }, mode, kept);
       const grads = signals.map((s) => s.layer.kind === "dense" ? denseGrads(s) : convGrads(s));
       const norms = tf.sqrt(tf.addN(grads.map((g) => g.sqNorms))) as tf.Tensor1D;
       return use(grads, norms, loss, out);
     });
   } finally {
-    for (const t of kept) t.dispose();
+    for (const t of kept.values()) t.dispose();
   }
 }
 

@@ -148,7 +148,9 @@ Deno.test("perExampleGradients() equals batch-of-one passes for binary and regre
     const data = head(train, 8);
     const labelled = { ...data, labels: data.labels.map((l) => task === "binary" ? l % 2 : l / 3) };
     const idx = Uint32Array.from({ length: 8 }, (_, i) => i);
+    const tensors = tf.memory().numTensors;
     const { gradients } = perExampleGradients(net, labelled, idx, 0.5);
+    assert.equal(tf.memory().numTensors, tensors, "no tensor leaks");
     gradients.forEach((g, i) => {
       const diff = maxAbsDiff(g, clip(batchOfOneGradient(net, labelled, i), 0.5));
       assert.ok(diff <= 1e-5, `${task} example ${i}: max abs diff ${diff}`);

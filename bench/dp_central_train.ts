@@ -14,7 +14,8 @@
  *
  * Run: `deno run -A bench/dp_central_train.ts [--model lenet5|lenet5-tanh]
  * [--records 30000] [--batch 256] [--rounds 5] [--epsilon 3] [--delta 1e-5]
- * [--clip 1] [--optimizer momentum] [--lr 0.5] [--momentum 0.9]
+ * [--sigma S (instead of --epsilon; 0: clipping only)] [--clip 1]
+ * [--optimizer momentum] [--lr 0.5] [--momentum 0.9]
  * [--schedule constant] [--seed 1]`
  *
  * @module
@@ -23,6 +24,7 @@
 import { parseArgs } from "node:util";
 import {
   addGaussianNoise,
+  epsilonFor,
   noiseMultiplierFor,
   poissonBatch,
   stepsPerEpoch,
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "256" },
     rounds: { type: "string", default: "5" },
     epsilon: { type: "string", default: "3" },
+    sigma: { type: "string" },
     delta: { type: "string", default: "1e-5" },
     clip: { type: "string", default: "1" },
     optimizer: { type: "string", default: "momentum" },
@@ -60,7 +63,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "usage: deno run -A bench/dp_central_train.ts [--model lenet5|lenet5-tanh] [--records N] " +
-      "[--batch EXPECTED] [--rounds R] [--epsilon E] [--delta D] [--clip C] " +
+      "[--batch EXPECTED] [--rounds R] [--epsilon E | --sigma S] [--delta D] [--clip C] " +
       "[--optimizer sgd|momentum|nesterov|adam] [--lr X] [--momentum M] " +
       "[--schedule constant|cosine] [--seed S]",
   );
@@ -89,12 +92,14 @@ const sampleRate = Number(values.batch) / train.count;
 const rounds = Number(values.rounds);
 const delta = Number(values.delta);
 const steps = rounds * stepsPerEpoch(sampleRate);
-const { noiseMultiplier, epsilon } = noiseMultiplierFor({
-  targetEpsilon: Number(values.epsilon),
-  delta,
-  sampleRate,
-  steps,
-});
+const { noiseMultiplier, epsilon } = values.sigma === undefined
+  ? noiseMultiplierFor({ targetEpsilon: Number(values.epsilon), delta, sampleRate, steps })
+  : {
+    noiseMultiplier: Number(values.sigma),
+    epsilon: Number(values.sigma) > 0
+      ? epsilonFor({ sampleRate, noiseMultiplier: Number(values.sigma), steps }, delta).epsilon
+      : Infinity,
+  };
 const clipNorm = Number(values.clip);
 console.log(
   `${def.name} on ${train.count} records (${backend}): q ${

@@ -12,6 +12,15 @@
  * Differential Privacy", AAAI 2021: bounded activations keep gradients of
  * similar size, which clipping then distorts less).
  *
+ * Measured (30,000 records, 5 rounds, epsilon 3 at delta 1e-5, C 1,
+ * momentum 0.9, constant step, one seed unless said): `lenet5` 92.5% (batch
+ * 256, lr 0.1) and 92.3% (batch 512, lr 0.2), its loss stalls near 0.5;
+ * `lenet5-tanh` 95.8% (batch 256, lr 0.1), 96.0% and 95.9% (batch 512,
+ * lr 0.3, seeds 1 and 2), 96.0% with Adam lr 0.005 (batch 512), 95.2%
+ * (batch 1024, lr 0.5). Same tanh recipe (batch 512, lr 0.3): 94.4% at
+ * epsilon 1, 96.3% at epsilon 8, 96.35% without noise (clipping only): at
+ * epsilon 3 the few steps, not the noise, are what costs accuracy.
+ *
  * Run: `deno run -A bench/dp_central_train.ts [--model lenet5|lenet5-tanh]
  * [--records 30000] [--batch 256] [--rounds 5] [--epsilon 3] [--delta 1e-5]
  * [--sigma S (instead of --epsilon; 0: clipping only)] [--clip 1]

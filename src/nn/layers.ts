@@ -220,6 +220,22 @@ export function modelWeights(def: ModelDef): { weights: WeightSpec[]; outputShap
 }
 
 /**
+ * The output shape of each layer, without the batch axis.
+ *
+ * @param def The model.
+ * @returns One shape per layer, in forward order.
+ * @throws {FlheError} As {@link modelWeights}.
+ * @example
+ * ```ts
+ * layerOutputShapes(def)[0]; // [28, 28, 6] for lenet5's first convolution
+ * ```
+ */
+export function layerOutputShapes(def: ModelDef): number[][] {
+  let shape = [...def.inputShape];
+  return def.layers.map((layer) => (shape = layerShape(def, layer, shape).shape));
+}
+
+/**
  * Number of values in a model's flat weight vector (every weight tensor,
  * batch-norm statistics included: they are averaged like the rest).
  *

@@ -1,8 +1,10 @@
 /**
  * The models of flhe: built-ins (LeNet-5, MLP, logistic regression, a small
  * CNN) and TensorFlow.js Layers `model.json` files, as TensorFlow.js
- * variables on the wasm backend; their flat weight vector, local training and
- * evaluation on typed arrays.
+ * variables on the wasm backend; their flat weight vector, local training
+ * (plain, or DP-SGD with per-example clipping from one backward pass per
+ * batch: `trainLocal`'s `dp` option, samplers injected) and evaluation on
+ * typed arrays.
  *
  * @example
  * ```ts
@@ -11,6 +13,18 @@
  * const model = createLeNet(42);
  * trainLocal(model, share, { epochs: 1, seed: 1 });
  * const update = getWeights(model);
+ * ```
+ *
+ * @example DP-SGD, with the CSPRNG samplers of src/dp wired in by the caller
+ * ```ts
+ * // addGaussianNoise and poissonBatch: src/dp's CSPRNG samplers.
+ * trainLocal(model, share, {
+ *   seed: 1,
+ *   dp: {
+ *     clipNorm: 1, noiseMultiplier: 0.78, sampleRate: 256 / share.count,
+ *     noise: (values, std) => void addGaussianNoise(values, std), sample: poissonBatch,
+ *   },
+ * });
  * ```
  *
  * @module
@@ -72,6 +86,7 @@ export {
 } from "./builtin_models.ts";
 export {
   DEFAULT_LEARNING_RATES,
+  type DpSgdOptions,
   type EvalResult,
   evaluate,
   type OptimizerName,
@@ -83,4 +98,6 @@ export {
   type TrainResult,
 } from "./train.ts";
 export { applyUpdate } from "./apply.ts";
+export { DP_PHYSICAL_BATCH } from "./dp_sgd.ts";
+export { type PerExampleGradients, perExampleGradients } from "./per_example.ts";
 export type { Examples } from "./examples.ts";

@@ -217,6 +217,22 @@ export interface ForwardMode {
   readonly seed?: number;
   /** Filled in training with each batch-norm layer's batch mean and variance (kept tensors). */
   readonly batchStats?: { layer: number; mean: tf.Tensor; variance: tf.Tensor }[];
+  /** DP-SGD's probes of per-example output gradients (see {@link Probes}). */
+  readonly probes?: Probes;
+}
+
+/**
+ * Probes for per-example gradients: a zero tensor added to the
+ * pre-activation output of some dense and conv2d layers. The gradient of the
+ * summed loss with respect to a probe is each example's gradient with
+ * respect to that layer's output, from which (with the layer's input) each
+ * example's weight gradient follows without a backward pass per example.
+ */
+export interface Probes {
+  /** The zero tensor of each probed layer, by layer index, of the layer's output shape. */
+  readonly zeros: ReadonlyMap<number, tf.Tensor>;
+  /** Filled with each probed layer's input, by layer index (kept tensors: the caller frees them). */
+  readonly inputs: Map<number, tf.Tensor>;
 }
 
 type Fused = "linear" | "relu" | "elu" | "sigmoid";
@@ -237,6 +253,25 @@ function split(name: string): { fused: Fused; after: string } {
     : { fused: name as Fused, after: "linear" };
 }
 
+/**
+ * A dense or conv2d layer with a probe on its pre-activation output, from
+ * unfused ops: their gradient functions run only for the inputs on the path
+ * to the probes, whereas the fused kernels' custom gradients would also
+ * compute the weight gradients, which DP-SGD has no use for.
+ */
+function probedLayer(
+  layer: Extract<LayerDef, { kind: "dense" | "conv2d" }>,
+  vars: readonly tf.Variable[],
+  x: tf.Tensor,
+  probe: tf.Tensor,
+): tf.Tensor {
+  let z = layer.kind === "dense"
+    ? tf.matMul(x as tf.Tensor2D, vars[0] as tf.Tensor2D)
+    : tf.conv2d(x as tf.Tensor4D, vars[0] as tf.Tensor4D, 1, layer.padding);
+  if (layer.useBias) z = tf.add(z, vars[1]!);
+  return activate(tf.add(z, probe), layer.activation);
+}
+
 function runLayer(
   layer: LayerDef,
   vars: readonly tf.Variable[],
@@ -244,6 +279,11 @@ function runLayer(
   mode: ForwardMode,
   index: number,
 ): tf.Tensor {
+  const probe = mode.probes?.zeros.get(index);
+  if (probe !== undefined && (layer.kind === "dense" || layer.kind === "conv2d")) {
+    mode.probes!.inputs.set(index, tf.keep(x));
+    return probedLayer(layer, vars, x, probe);
+  }
   switch (layer.kind) {
     case "dense": {
       const { fused, after } = split(layer.activation);

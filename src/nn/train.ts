@@ -8,53 +8,41 @@ import * as tf from "@tensorflow/tfjs-core";
 // The Node build of tfjs-core registers no gradient functions; the tfjs-layers
 // bundle registers them all on the same (shared) engine as a side effect.
 import "@tensorflow/tfjs-layers";
+import { checkData, hitCount, makeBatch, taskLoss } from "./batch.ts";
+import { type DpSgdOptions, trainDpSgd } from "./dp_sgd.ts";
 import type { Examples } from "./examples.ts";
-import type { Task } from "./layers.ts";
 import { type ForwardMode, forwardNetwork, type Network, updateBatchStats } from "./network.ts";
+import {
+  DEFAULT_LEARNING_RATES,
+  DEFAULT_OPTIMIZER,
+  makeUpdater,
+  type OptimizerName,
+  OPTIMIZERS,
+  scheduleFactor,
+  type ScheduleName,
+  SCHEDULES,
+} from "./optimizer.ts";
 import { FlheError } from "../util/error.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 
-/**
- * Update rules of {@link trainLocal}. Every rule's state (velocity, moments)
- * starts at zero on each call, so a federated client needs nothing kept
- * between rounds.
- *
- * - `sgd`: `w -= lr * g`.
- * - `momentum`: heavy ball, `v = mu * v + g; w -= lr * v`.
- * - `nesterov`: `v = mu * v + g; w -= lr * (g + mu * v)`.
- * - `adam`: Adam (beta1 0.9, beta2 0.999, epsilon 1e-7) with bias correction.
- *
- * @example
- * ```ts
- * trainLocal(model, share, { optimizer: "nesterov", learningRate: 0.02, seed: 1 });
- * ```
- */
-export type OptimizerName = "sgd" | "momentum" | "nesterov" | "adam";
-
-/**
- * The update rules, e.g. to check a command-line value.
- *
- * @example
- * ```ts
- * if (!OPTIMIZERS.includes(name as OptimizerName)) console.error(`unknown ${name}`);
- * ```
- */
-export const OPTIMIZERS: readonly OptimizerName[] = ["sgd", "momentum", "nesterov", "adam"];
-
-/**
- * Step-size schedules within one {@link trainLocal} call (after any warm-up):
- * `constant`, or `cosine` decay from the peak towards 0 at the last step.
- */
-export type ScheduleName = "constant" | "cosine";
-
-/** The schedules, e.g. to check a command-line value. */
-export const SCHEDULES: readonly ScheduleName[] = ["constant", "cosine"];
+export { type DpSgdOptions } from "./dp_sgd.ts";
+export {
+  DEFAULT_LEARNING_RATES,
+  type OptimizerName,
+  OPTIMIZERS,
+  type ScheduleName,
+  SCHEDULES,
+} from "./optimizer.ts";
 
 /** Options of {@link trainLocal}. */
 export interface TrainOptions {
   /** Passes over the data; default 1. */
   epochs?: number;
-  /** Samples per gradient step; default 32. */
+  /**
+   * Samples per gradient step; default 32. Not used with `dp`, whose batches
+   * are Poisson-sampled (expected size `dp.sampleRate` x records; a caller
+   * derives the rate from its batch size).
+   */
   batchSize?: number;
   /**
    * Update rule; default `"momentum"`, as the command line: heavy-ball
@@ -84,6 +72,12 @@ export interface TrainOptions {
   seed: number;
   /** Called after every batch with samples done so far and the total to do. */
   onProgress?: (doneSamples: number, totalSamples: number) => void;
+  /**
+   * Train with DP-SGD instead: Poisson-sampled batches, each example's
+   * gradient clipped, Gaussian noise on each step's sum (see
+   * {@link DpSgdOptions}). Refused for models with batch normalization.
+   */
+  dp?: DpSgdOptions;
 }
 
 /** What {@link trainLocal} reports. */
@@ -97,8 +91,10 @@ export interface TrainResult {
   accuracy: number;
   /** Mean absolute error over the last epoch (regression; NaN for classifiers). */
   mae: number;
-  /** Samples processed, over all epochs. */
+  /** Samples processed, over all epochs (with `dp`, the records the batches drew). */
   samples: number;
+  /** Update steps taken, over all epochs (with `dp`, `epochs * floor(1 / sampleRate)`). */
+  steps: number;
   /** Wall time. */
   seconds: number;
 }
@@ -128,21 +124,32 @@ export interface EvalResult {
  * dozen small tensor ops per weight tensor; batch-norm statistics move after
  * each step. All intermediate tensors are freed.
  *
+ * With `dp`, trains with DP-SGD instead (`dp_sgd.ts`): `floor(1 / q)` steps
+ * per epoch, each on a Poisson batch from `dp.sample`, each example's
+ * gradient clipped to `dp.clipNorm`, noise from `dp.noise` on the sum,
+ * divided by the expected batch size; the update rule and schedule as above.
+ *
  * @param model Model to train.
  * @param data Examples of the model's input size, and labels.
- * @param opts Epochs, batch size, update rule and its settings, seed, progress callback.
- * @returns Loss and accuracy (or MAE) of the last epoch, samples processed and seconds taken.
+ * @param opts Epochs, batch size, update rule and its settings, seed, progress callback, DP-SGD.
+ * @returns Loss and accuracy (or MAE) of the last epoch, samples processed,
+ *   steps taken and seconds.
  * @throws {FlheError} `input` if the examples do not fit the model, the data
  *   set is empty, or an option names an unknown rule or schedule or
- *   contradicts another; `range` if a numeric option is out of range.
+ *   contradicts another, or `dp` is given for a model with batch
+ *   normalization (naming the layer); `range` if a numeric option is out of range.
  * @example
  * ```ts
  * const r = trainLocal(model, share, { epochs: 1, seed: 1 });
  * ```
  */
 export function trainLocal(model: Network, data: Examples, opts: TrainOptions): TrainResult {
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } =
-    resolveOptions(model, data, opts);
+  const resolved = resolveOptions(model, data, opts);
+  if (opts.dp !== undefined) {
+    const run = { ...resolved, seed: opts.seed, onProgress: opts.onProgress };
+    return trainDpSgd(model, data, run, opts.dp);
+  }
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } = resolved;
   const start = performance.now();
   const variables = model.trainable as tf.Variable[];
   const update = makeUpdater(optimizer, momentum, variables);
@@ -194,30 +201,13 @@ export function trainLocal(model: Network, data: Examples, opts: TrainOptions): 
     accuracy: regression ? NaN : hitSum / data.count,
     mae: regression ? hitSum / data.count : NaN,
     samples: done,
+    steps: totalSteps,
     seconds: (performance.now() - start) / 1000,
   };
 }
 
-/** The loss of a task from the labels and the output layer's logits. */
-function taskLoss(task: Task, y: tf.Tensor, out: tf.Tensor2D): tf.Scalar {
-  if (task === "multiclass") return tf.losses.softmaxCrossEntropy(y, out) as tf.Scalar;
-  if (task === "binary") return tf.losses.sigmoidCrossEntropy(y, out) as tf.Scalar;
-  return tf.losses.meanSquaredError(y, out) as tf.Scalar;
-}
-
-/** Right answers in a batch (classifiers), or the sum of absolute errors (regression). */
-function hitCount(task: Task, out: tf.Tensor2D, y: tf.Tensor): tf.Tensor {
-  if (task === "multiclass") {
-    return tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), tf.argMax(y, 1)), "float32"));
-  }
-  if (task === "binary") {
-    return tf.sum(tf.cast(tf.equal(tf.cast(tf.greater(out, 0), "float32"), y), "float32"));
-  }
-  return tf.sum(tf.abs(tf.sub(out, y)));
-}
-
 /** The options of {@link trainLocal} with every default filled in. */
-type ResolvedOptions = Required<Omit<TrainOptions, "seed" | "onProgress">>;
+type ResolvedOptions = Required<Omit<TrainOptions, "seed" | "onProgress" | "dp">>;
 
 /** Fills in the defaults of {@link trainLocal} and checks the data and every option. */
 function resolveOptions(model: Network, data: Examples, opts: TrainOptions): ResolvedOptions {
@@ -272,86 +262,6 @@ function checkOptions(o: ResolvedOptions): void {
 }
 
 /**
- * The update rule of {@link trainLocal} when none is given: heavy-ball
- * momentum, the command line's default (`src/cli/shared_options.ts`).
- */
-const DEFAULT_OPTIMIZER: OptimizerName = "momentum";
-
-/** Default peak step size of each update rule. */
-export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
-  sgd: 0.05,
-  momentum: 0.02,
-  nesterov: 0.02,
-  adam: 0.002,
-};
-
-const ADAM_BETA1 = 0.9;
-const ADAM_BETA2 = 0.999;
-const ADAM_EPSILON = 1e-7;
-
-/** Multiplier of the peak step size at `step` (1-based) of `totalSteps`. */
-function scheduleFactor(
-  schedule: ScheduleName,
-  warmupSteps: number,
-  step: number,
-  totalSteps: number,
-): number {
-  if (step <= warmupSteps) return step / warmupSteps;
-  if (schedule === "constant") return 1;
-  // Cosine from 1 down towards 0 over the steps after the warm-up.
-  const progress = (step - warmupSteps - 1) / Math.max(1, totalSteps - warmupSteps);
-  return 0.5 * (1 + Math.cos(Math.PI * progress));
-}
-
-/**
- * The update rule over JavaScript copies of the weights: each call takes the
- * gradients of one step, updates the copies and writes them to the variables.
- */
-function makeUpdater(
-  optimizer: OptimizerName,
-  momentum: number,
-  variables: tf.Variable[],
-): (grads: Float32Array[], lr: number, step: number) => void {
-  const weights = variables.map((v) => (v.dataSync() as Float32Array).slice());
-  const first = optimizer === "sgd" ? [] : weights.map((w) => new Float32Array(w.length));
-  const second = optimizer === "adam" ? weights.map((w) => new Float32Array(w.length)) : [];
-  const nesterov = optimizer === "nesterov";
-  return (grads, lr, step) => {
-    // Adam's bias correction folded into the step size and epsilon.
-    const c2 = Math.sqrt(1 - ADAM_BETA2 ** step);
-    const adamLr = lr * c2 / (1 - ADAM_BETA1 ** step);
-    const adamEps = ADAM_EPSILON * c2;
-    variables.forEach((v, i) => {
-      const w = weights[i]!;
-      const g = grads[i]!;
-      if (optimizer === "sgd") {
-        for (let j = 0; j < w.length; j++) w[j] = w[j]! - lr * g[j]!;
-      } else if (optimizer === "adam") {
-        const m = first[i]!;
-        const s = second[i]!;
-        for (let j = 0; j < w.length; j++) {
-          const gj = g[j]!;
-          const mj = ADAM_BETA1 * m[j]! + (1 - ADAM_BETA1) * gj;
-          const sj = ADAM_BETA2 * s[j]! + (1 - ADAM_BETA2) * gj * gj;
-          m[j] = mj;
-          s[j] = sj;
-          w[j] = w[j]! - adamLr * mj / (Math.sqrt(sj) + adamEps);
-        }
-      } else {
-        const m = first[i]!;
-        for (let j = 0; j < w.length; j++) {
-          const gj = g[j]!;
-          const mj = momentum * m[j]! + gj;
-          m[j] = mj;
-          w[j] = w[j]! - lr * (nesterov ? gj + momentum * mj : mj);
-        }
-      }
-      tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
-    });
-  };
-}
-
-/**
  * Loss and accuracy (classifiers) or squared and absolute error
  * (regression) of the model on a data set (no training).
  *
@@ -377,12 +287,7 @@ export function evaluate(model: Network, data: Examples, batchSize = 1000): Eval
     const stats = tf.tidy(() => {
       const { x, y } = makeBatch(model, data, idx);
       const out = forwardNetwork(model, x);
-      const loss = task === "multiclass"
-        ? tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM)
-        : task === "binary"
-        ? tf.losses.sigmoidCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM)
-        : tf.losses.meanSquaredError(y, out, undefined, tf.Reduction.SUM);
-      return tf.stack([loss, hitCount(task, out, y)]);
+      return tf.stack([taskLoss(task, y, out, true), hitCount(task, out, y)]);
     });
     const [l, c] = stats.dataSync();
     stats.dispose();
@@ -396,48 +301,4 @@ export function evaluate(model: Network, data: Examples, batchSize = 1000): Eval
     mae: regression ? hitSum / data.count : NaN,
     samples: data.count,
   };
-}
-
-function checkData(model: Network, data: Examples): void {
-  const size = model.inputSize;
-  if (data.features.length !== data.count * size || data.labels.length !== data.count) {
-    throw new FlheError(
-      "input",
-      `nn: ${data.count} examples need ${data.count * size} values (${
-        model.def.inputShape.join("x")
-      } each) and ${data.count} labels, got ${data.features.length} and ${data.labels.length}`,
-    );
-  }
-}
-
-/** Scaled inputs and the labels as the task's loss takes them. */
-function makeBatch(
-  model: Network,
-  data: Examples,
-  idx: Uint32Array,
-): { x: tf.Tensor; y: tf.Tensor } {
-  const size = model.inputSize;
-  const { center, divisor } = model.scaling;
-  const values = new Float32Array(idx.length * size);
-  const labels = new Float32Array(idx.length);
-  for (let b = 0; b < idx.length; b++) {
-    const j = idx[b]!;
-    const src = data.features.subarray(j * size, (j + 1) * size);
-    const off = b * size;
-    if (typeof center === "number" && typeof divisor === "number") {
-      for (let p = 0; p < size; p++) values[off + p] = (src[p]! - center) / divisor;
-    } else {
-      for (let p = 0; p < size; p++) {
-        const c = typeof center === "number" ? center : center[p]!;
-        const d = typeof divisor === "number" ? divisor : divisor[p]!;
-        values[off + p] = (src[p]! - c) / d;
-      }
-    }
-    labels[b] = data.labels[j]!;
-  }
-  const x = tf.tensor(values, [idx.length, ...model.def.inputShape]);
-  if (model.def.task === "multiclass") {
-    return { x, y: tf.oneHot(tf.tensor1d(Int32Array.from(labels), "int32"), model.def.outputs) };
-  }
-  return { x, y: tf.tensor2d(labels, [idx.length, 1]) };
 }

@@ -17,6 +17,7 @@ import {
   setNetworkWeights,
   trainLocal,
 } from "../nn/mod.ts";
+import { addGaussianNoise, poissonBatch } from "../dp/mod.ts";
 import { loadClientData } from "./client_data.ts";
 import type { TrainerData, TrainerReply, TrainerRequest } from "./trainer_protocol.ts";
 
@@ -71,8 +72,13 @@ async function handle(req: TrainerRequest): Promise<Answer> {
     return { reply: { type: "evaluated", ...wire(evaluate(model, test)) } };
   }
   let lastReport = 0;
+  const { dp, ...fit } = req.fit;
   const result = trainLocal(model, train, {
-    ...req.fit,
+    ...fit,
+    // DP-SGD's noise from Web Crypto and its Poisson batches: never the seeded generator.
+    ...(dp
+      ? { dp: { ...dp, noise: (v, s) => void addGaussianNoise(v, s), sample: poissonBatch } }
+      : {}),
     onProgress: (done, total) => {
       // A few progress messages per round are plenty.
       if (done === total || done - lastReport >= total / 20) {

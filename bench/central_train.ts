@@ -7,7 +7,7 @@
  * trains on one client's Dirichlet share instead of all the data).
  *
  * Run: `deno run -A bench/central_train.ts [--optimizer adam] [--lr 0.001]
- * [--momentum 0.9] [--schedule cosine] [--warmup 0] [--batch 32] [--epochs 1]
+ * [--momentum 0.9] [--schedule cosine] [--batch 32] [--epochs 1]
  * [--seed 1] [--init 1] [--clients 2 --client 0 --alpha 0.5]`
  *
  * @module
@@ -32,7 +32,6 @@ const { values } = parseArgs({
     momentum: { type: "string" },
     lr: { type: "string" },
     schedule: { type: "string" },
-    warmup: { type: "string" },
     epochs: { type: "string", default: "1" },
     batch: { type: "string", default: "32" },
     seed: { type: "string", default: "1" },
@@ -46,7 +45,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "usage: deno run -A bench/central_train.ts [--optimizer sgd|momentum|nesterov|adam] " +
-      "[--lr X] [--momentum M] [--schedule constant|cosine] [--warmup STEPS] [--batch N] " +
+      "[--lr X] [--momentum M] [--schedule constant|cosine] [--batch N] " +
       "[--epochs N] [--seed S] [--init SEED] [--clients K --client I --alpha A]",
   );
   Deno.exit(0);
@@ -76,7 +75,6 @@ const r = trainLocal(model, train, {
   learningRate: num(values.lr),
   momentum: num(values.momentum),
   schedule: values.schedule as ScheduleName | undefined,
-  warmupSteps: num(values.warmup),
   seed: Number(values.seed),
 });
 const w = getWeights(model);
@@ -94,8 +92,8 @@ const report = [
   ...warnings,
   `backend ${backend}; optimizer ${values.optimizer ?? "default"}, lr ${
     values.lr ?? "default"
-  }, momentum ${values.momentum ?? "default"}, schedule ${values.schedule ?? "default"}, warmup ${
-    values.warmup ?? "default"
+  }, momentum ${values.momentum ?? "default"}, schedule ${
+    values.schedule ?? "default"
   }, batch ${values.batch}, epochs ${values.epochs}, seed ${values.seed}`,
   `train: ${r.samples} samples in ${r.seconds.toFixed(1)} s (${
     (r.samples / r.seconds).toFixed(0)

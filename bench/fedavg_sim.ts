@@ -17,7 +17,7 @@
  * schedule the server can set through its fit instructions.
  *
  * Run: `deno run -A bench/fedavg_sim.ts [--optimizer sgd] [--lr 0.05]
- * [--momentum 0.9] [--schedule constant] [--warmup 0] [--decay 1] [--batch 32]
+ * [--momentum 0.9] [--schedule constant] [--decay 1] [--batch 32]
  * [--epochs 1] [--rounds 6] [--seed 1] [--init SEED] [--clients 2] [--alpha 0.5]
  * [--clip 0.5] [--quant-bits 16]`
  *
@@ -48,7 +48,6 @@ const { values } = parseArgs({
     lr: { type: "string" },
     momentum: { type: "string" },
     schedule: { type: "string", default: "cosine" },
-    warmup: { type: "string", default: "0" },
     decay: { type: "string", default: "1" },
     batch: { type: "string", default: "32" },
     epochs: { type: "string", default: "1" },
@@ -65,7 +64,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "usage: deno run -A bench/fedavg_sim.ts [--optimizer sgd|momentum|nesterov|adam] " +
-      "[--lr X] [--momentum M] [--schedule constant|cosine] [--warmup STEPS] [--decay D] " +
+      "[--lr X] [--momentum M] [--schedule constant|cosine] [--decay D] " +
       "[--batch N] [--epochs N] [--rounds R] [--seed S] [--init SEED] [--clients K] [--alpha A] " +
       "[--clip RANGE (0: off)] [--quant-bits B]",
   );
@@ -96,7 +95,6 @@ const common = {
   optimizer,
   momentum,
   schedule,
-  warmupSteps: Number(values.warmup),
 };
 
 const print = (line: string) => console.log(line);
@@ -110,7 +108,7 @@ const shares = partition(train.labels, {
 }).map((idx) => subset(train, idx));
 print(
   `backend ${backend}; ${optimizer} lr ${lr} momentum ${momentum ?? "default"} ${schedule} ` +
-    `warmup ${common.warmupSteps} decay ${decay} batch ${common.batchSize} epochs ${common.epochs}; ` +
+    `decay ${decay} batch ${common.batchSize} epochs ${common.epochs}; ` +
     (codec ? `clip ${clip} quant ${codec.quantBits} bits; ` : "no clip/quantization; ") +
     `seed ${seed} init ${init}; shares ${shares.map((s) => s.count).join(", ")}`,
 );

@@ -78,7 +78,6 @@ export interface DpRunOptions {
   readonly learningRate: number;
   readonly momentum: number;
   readonly schedule: ScheduleName;
-  readonly warmupSteps: number;
   readonly seed: number;
   readonly onProgress?: (doneSamples: number, totalSamples: number) => void;
 }
@@ -207,7 +206,7 @@ export function trainDpSgd(
       }
       if (std > 0) dp.noise(grad, std);
       for (let j = 0; j < flatSize; j++) grad[j] = grad[j]! / expectedBatch;
-      const lr = o.learningRate * scheduleFactor(o.schedule, o.warmupSteps, step, totalSteps);
+      const lr = o.learningRate * scheduleFactor(o.schedule, step, totalSteps);
       update(splitFlat(grad, variables), lr, step);
       samples += idx.length;
       epochSamples += idx.length;

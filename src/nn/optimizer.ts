@@ -66,26 +66,23 @@ const ADAM_EPSILON = 1e-7;
 /**
  * Multiplier of the peak step size at `step` (1-based) of `totalSteps`.
  *
- * @param schedule Decay after the warm-up.
- * @param warmupSteps Steps of linear warm-up.
+ * @param schedule `constant`, or `cosine` decay towards 0.
  * @param step This step, from 1.
  * @param totalSteps Steps of the whole call.
  * @returns A factor in [0, 1].
  * @example
  * ```ts
- * scheduleFactor("cosine", 0, 1, 100); // 1
+ * scheduleFactor("cosine", 1, 100); // 1
  * ```
  */
 export function scheduleFactor(
   schedule: ScheduleName,
-  warmupSteps: number,
   step: number,
   totalSteps: number,
 ): number {
-  if (step <= warmupSteps) return step / warmupSteps;
   if (schedule === "constant") return 1;
-  // Cosine from 1 down towards 0 over the steps after the warm-up.
-  const progress = (step - warmupSteps - 1) / Math.max(1, totalSteps - warmupSteps);
+  // Cosine from 1 down towards 0 over the call's steps.
+  const progress = (step - 1) / Math.max(1, totalSteps);
   return 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 

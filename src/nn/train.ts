@@ -66,8 +66,6 @@ export interface TrainOptions {
    * from ~97.9% to ~98.7% (the last, small steps average out batch noise).
    */
   schedule?: ScheduleName;
-  /** Steps of linear warm-up from 0 to the peak step size; default 0. */
-  warmupSteps?: number;
   /** Seed of the per-epoch shuffles. */
   seed: number;
   /** Called after every batch with samples done so far and the total to do. */
@@ -149,7 +147,7 @@ export function trainLocal(model: Network, data: Examples, opts: TrainOptions): 
     const run = { ...resolved, seed: opts.seed, onProgress: opts.onProgress };
     return trainDpSgd(model, data, run, opts.dp);
   }
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } = resolved;
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule } = resolved;
   const start = performance.now();
   const variables = model.trainable as tf.Variable[];
   const update = makeUpdater(optimizer, momentum, variables);
@@ -169,7 +167,7 @@ export function trainLocal(model: Network, data: Examples, opts: TrainOptions): 
     for (let from = 0; from < data.count; from += batchSize) {
       const idx = order.subarray(from, Math.min(from + batchSize, data.count));
       step++;
-      const lr = learningRate * scheduleFactor(schedule, warmupSteps, step, totalSteps);
+      const lr = learningRate * scheduleFactor(schedule, step, totalSteps);
       const batchStats: NonNullable<ForwardMode["batchStats"]> = [];
       const mode = { training: true, seed: deriveSeed(opts.seed, 1_000_000 + step), batchStats };
       const stats = tf.tidy(() => {
@@ -219,7 +217,6 @@ function resolveOptions(model: Network, data: Examples, opts: TrainOptions): Res
     learningRate: opts.learningRate ?? DEFAULT_LEARNING_RATES[optimizer],
     momentum: opts.momentum ?? (optimizer === "momentum" || optimizer === "nesterov" ? 0.9 : 0),
     schedule: opts.schedule ?? "cosine",
-    warmupSteps: opts.warmupSteps ?? 0,
   };
   checkData(model, data);
   if (data.count === 0) throw new FlheError("input", "nn: cannot train on an empty data set");
@@ -228,7 +225,7 @@ function resolveOptions(model: Network, data: Examples, opts: TrainOptions): Res
 }
 
 function checkOptions(o: ResolvedOptions): void {
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, warmupSteps } = o;
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule } = o;
   if (!Number.isInteger(epochs) || epochs < 1) {
     throw new FlheError("range", `nn: epochs ${epochs} is not an integer >= 1`);
   }
@@ -255,9 +252,6 @@ function checkOptions(o: ResolvedOptions): void {
   }
   if (!SCHEDULES.includes(schedule)) {
     throw new FlheError("input", `nn: schedule ${schedule} is not one of ${SCHEDULES.join(", ")}`);
-  }
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) {
-    throw new FlheError("range", `nn: warmupSteps ${warmupSteps} is not an integer >= 0`);
   }
 }
 

@@ -12,16 +12,10 @@
 
 import { FlheError } from "../util/error.ts";
 import { fromHex, sha256Hex } from "../util/hex.ts";
-import {
-  checkCiphertexts,
-  type CodecParams,
-  decodeMean,
-  type PaillierPool,
-  type PublicKey,
-} from "../he/mod.ts";
+import { type CodecParams, decodeMean, type PaillierPool, type PublicKey } from "../he/mod.ts";
 import { applyUpdate } from "../nn/mod.ts";
 import type { ModelMessage, SetMember } from "../net/mod.ts";
-import { openModel, verifyContribution, verifyModel } from "../secagg/mod.ts";
+import { openModel, verifyModel } from "../secagg/mod.ts";
 import {
   type FederationConfig,
   packingTotal,
@@ -32,6 +26,7 @@ import {
 import type { HeldModel } from "./client_state.ts";
 import type { ContributionLedger } from "./client_ledger.ts";
 import { modelDigest } from "./model_digest.ts";
+import { verifiedUpdates } from "./signed_updates.ts";
 
 /** What a client needs to take models. */
 export interface ModelContext {
@@ -161,37 +156,14 @@ async function decryptMean(
     );
   }
   checkModelSet(ctx, m);
-  const count = updateCount(ctx.config);
-  const bytes = count * ctx.publicKey.ciphertextBytes;
-  if (m.payload.length !== bytes * m.set.length) {
-    throw new FlheError(
-      "protocol",
-      `model of round ${m.round}: ${m.payload.length} bytes, expected ${m.set.length} updates of ${bytes}`,
-    );
-  }
-  const base = await modelDigest(held.weights);
-  const slices: Uint8Array[] = [];
-  for (const [i, member] of m.set.entries()) {
-    const slice = m.payload.subarray(i * bytes, (i + 1) * bytes);
-    checkCiphertexts(ctx.publicKey, slice, count, `update of ${member.id} in round ${m.round}`);
-    const ok = await verifyContribution(peerKeys(ctx.peers, member.id)!.verifyKey, {
-      context: ctx.config.fingerprint,
-      round: m.round,
-      baseRound: m.baseRound,
-      base,
-      set: m.set,
-      id: member.id,
-      weight: member.weight,
-      digest: await sha256Hex(slice),
-    }, fromHex(m.contributions[i]!.signature, "signature"));
-    if (!ok) {
-      throw new FlheError(
-        "protocol",
-        `model of round ${m.round}: the signature of ${member.id} does not verify for its update, this round, set and base model`,
-      );
-    }
-    slices.push(slice.slice());
-  }
+  const slices = await verifiedUpdates(
+    ctx,
+    m,
+    updateCount(ctx.config),
+    await modelDigest(held.weights),
+    (why) => new FlheError("protocol", `model of round ${m.round}: ${why}`),
+    "update",
+  );
   // Burned before decrypting: whatever happens next, no second decryption of this round.
   await ctx.ledger.recordDecryption(m.round);
   const product = await ctx.pool.aggregate(slices);

@@ -11,10 +11,9 @@
  */
 
 import { FlheError } from "../util/error.ts";
-import { fromHex, sha256Hex } from "../util/hex.ts";
-import { checkCiphertexts, type PublicKey } from "../he/mod.ts";
+import type { PublicKey } from "../he/mod.ts";
 import type { DecryptMessage } from "../net/mod.ts";
-import { verifyContribution } from "../secagg/mod.ts";
+import { verifiedUpdates } from "./signed_updates.ts";
 import { type FederationConfig, packingTotal, peerKeys, type Peers } from "../federation/mod.ts";
 
 /** What the policy checks a request against. */
@@ -63,40 +62,14 @@ export async function checkDecryptRequest(
 ): Promise<CheckedRequest> {
   checkSet(ctx, m);
   if (m.count !== ctx.count) throw refusal(m, `count ${m.count}, expected ${ctx.count}`);
-  const bytes = ctx.count * ctx.publicKey.ciphertextBytes;
-  if (m.payload.length !== bytes * m.set.length) {
-    throw refusal(
-      m,
-      `${m.payload.length} bytes of ciphertexts, expected ${m.set.length} updates of ${bytes}`,
-    );
-  }
-  const updates: Uint8Array[] = [];
-  for (const [i, member] of m.set.entries()) {
-    const update = m.payload.subarray(i * bytes, (i + 1) * bytes);
-    checkCiphertexts(
-      ctx.publicKey,
-      update,
-      ctx.count,
-      `update of ${member.id} in round ${m.round}`,
-    );
-    const ok = await verifyContribution(peerKeys(ctx.peers, member.id)!.verifyKey, {
-      context: ctx.config.fingerprint,
-      round: m.round,
-      baseRound: m.baseRound,
-      base,
-      set: m.set,
-      id: member.id,
-      weight: member.weight,
-      digest: await sha256Hex(update),
-    }, fromHex(m.contributions[i]!.signature, "signature"));
-    if (!ok) {
-      throw refusal(
-        m,
-        `the signature of ${member.id} does not verify for its ciphertexts, this round, set and base model`,
-      );
-    }
-    updates.push(update.slice());
-  }
+  const updates = await verifiedUpdates(
+    ctx,
+    m,
+    ctx.count,
+    base,
+    (why) => refusal(m, why),
+    "ciphertexts",
+  );
   return { updates, totalWeight: packingTotal(m.set, ctx.config.encoding.maxTotalWeight) };
 }
 

@@ -15,10 +15,13 @@ import { type Command, defineCommand } from "./command.ts";
 import { flag, int, path } from "./option_kinds.ts";
 import {
   ALPHA,
+  DP_RECIPE,
   KEY_BITS,
   KEY_KIND,
   MODE,
   PARTITION,
+  roundsFor,
+  roundsOption,
   seedOption,
   TEST_LIMIT,
   TRAIN_LIMIT,
@@ -52,12 +55,7 @@ only files an earlier demo wrote there.`,
       range: rules.integers(rules.CLIENTS.min, DEMO_MAX_CLIENTS),
       default: 2,
     }),
-    rounds: int({
-      placeholder: "R",
-      help: "training rounds",
-      range: rules.integers(1, 1000),
-      default: 5,
-    }),
+    rounds: roundsOption(rules.integers(1, 1000)),
     mode: MODE,
     "key-bits": KEY_BITS,
     "key-kind": KEY_KIND,
@@ -101,15 +99,17 @@ only files an earlier demo wrote there.`,
       const stray = (["label", "labels", "features"] as const).find((k) => v[k] !== undefined);
       if (stray) throw new FlheError("usage", `--${stray}: reads the --data file; give one`);
     }
-    const custom = v.model !== "lenet5" || v.data !== undefined || v.task !== undefined ||
+    const dp = dpConfig(v);
+    const custom = (v.model ?? (dp ? DP_RECIPE.model : "lenet5")) !== "lenet5" ||
+      v.data !== undefined || v.task !== undefined ||
       v.classes !== undefined || v["input-shape"] !== undefined || v.scale !== undefined;
     const summary = await runDemo({
-      model: custom ? modelRequest(v) : undefined,
+      model: custom ? modelRequest(v, dp !== undefined) : undefined,
       data: v.data === undefined
         ? undefined
         : { source: dataSource(v.data, v), testFraction: v["test-fraction"] },
       clients: v.clients,
-      rounds: v.rounds,
+      rounds: roundsFor(v.rounds, dp !== undefined),
       mode: v.mode,
       keyBits: v["key-bits"],
       keyKind: v["key-kind"],
@@ -117,8 +117,8 @@ only files an earlier demo wrote there.`,
       alpha: v.alpha,
       seed: v.seed,
       plaintext: v.plaintext,
-      training: trainingConfig(v),
-      dp: dpConfig(v),
+      training: trainingConfig(v, dp !== undefined),
+      dp,
       trainLimit: v["train-limit"],
       testLimit: v["test-limit"],
       summaryPath: v.summary,

@@ -11,6 +11,7 @@ import type { ModelRequest } from "../parties/model_choice.ts";
 import { type OptionValues, runtime } from "./options.ts";
 import { choice, int, path, string } from "./option_kinds.ts";
 import { dataSource, FILE_READING_OPTIONS } from "./data_options.ts";
+import { DP_RECIPE } from "./shared_options.ts";
 
 /** `--model`, `--task`, `--classes`, `--input-shape`, `--scale`. */
 export const MODEL_OPTIONS = {
@@ -19,7 +20,7 @@ export const MODEL_OPTIONS = {
     help: `the model: ${
       Object.entries(BUILTIN_MODELS).map(([k, v]) => `${k} (${v})`).join("; ")
     }; or a TensorFlow.js Layers model.json (its weights, if listed, are the initial model)`,
-    default: "lenet5",
+    default: runtime("lenet5, or lenet5-tanh with DP"),
   }),
   task: choice({
     placeholder: "TASK",
@@ -44,13 +45,13 @@ export const MODEL_OPTIONS = {
     help: "input of a built-in: FEATURES or HxWxC, e.g. 13 or 32x32x3",
     pattern: /^\d+(x\d+){0,2}$/,
     patternText: "FEATURES or HxWxC",
-    default: runtime("from --reference; 28x28x1 for lenet5, 32x32x3 for cnn32"),
+    default: runtime("from --reference; 28x28x1 for the lenet5 models, 32x32x3 for cnn32"),
   }),
   scale: string({
     placeholder: "S",
     help: "input scaling every client applies: none, a factor such as 1/255, or standard " +
       "(each feature's mean and std from --reference)",
-    default: runtime("1/255 for lenet5 and cnn32, else none"),
+    default: runtime("1/255 for the lenet5 models and cnn32, else none"),
   }),
 } as const;
 
@@ -67,6 +68,8 @@ export const REFERENCE_OPTIONS = {
  * The model request from parsed model options.
  *
  * @param v Values of a table with {@linkcode MODEL_OPTIONS} (and {@linkcode REFERENCE_OPTIONS}).
+ * @param dp Whether the federation trains with differential privacy (the
+ *   default model is then `lenet5-tanh`).
  * @returns The request.
  * @throws {FlheError} `usage` for reading options without `--reference`.
  *
@@ -74,18 +77,19 @@ export const REFERENCE_OPTIONS = {
  * ```ts
  * import { modelRequest } from "./model_options.ts";
  * declare const v: Parameters<typeof modelRequest>[0];
- * modelRequest(v).spec;
+ * modelRequest(v, false).spec;
  * ```
  */
 export function modelRequest(
   v: OptionValues<typeof MODEL_OPTIONS> & Partial<OptionValues<typeof REFERENCE_OPTIONS>>,
+  dp: boolean,
 ): ModelRequest {
   if ("reference" in v && v.reference === undefined) {
     const stray = (["label", "labels", "features"] as const).find((k) => v[k] !== undefined);
     if (stray) throw new FlheError("usage", `--${stray}: reads the --reference file; give one`);
   }
   return {
-    spec: v.model,
+    spec: v.model ?? (dp ? DP_RECIPE.model : "lenet5"),
     task: v.task,
     classes: v.classes,
     inputShape: v["input-shape"]?.split("x").map(Number),

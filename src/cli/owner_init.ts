@@ -29,6 +29,8 @@ import {
   KEY_KIND,
   MODE,
   PARTITION,
+  roundsFor,
+  roundsOption,
   seedOption,
   SHARDS_PER_CLIENT,
   TRAINING_OPTIONS,
@@ -76,7 +78,7 @@ const options = {
     range: rules.integers(1, rules.CLIENTS.max),
     default: sameAs(clients),
   }),
-  rounds: int({ placeholder: "R", help: "training rounds", range: rules.ROUNDS, default: 5 }),
+  rounds: roundsOption(rules.ROUNDS),
   mode: MODE,
   "key-bits": KEY_BITS,
   "key-kind": KEY_KIND,
@@ -205,7 +207,7 @@ weights (from the model file's weights, else seeded), and one bundle folder
 per party (owner, server, client-1..K) holding what that party may hold and
 nothing more. Copy each bundle to the machine of its party.
 
-The model is a built-in (--model lenet5, mlp:H1,H2, logreg, cnn32) or a
+The model is a built-in (--model lenet5, lenet5-tanh, mlp:H1,H2, logreg, cnn32) or a
 TensorFlow.js Layers model.json (tensorflowjs_converter's output from Keras,
 or what tf.LayersModel.save writes), refused here with one line naming the
 layer if flhe cannot train it. The task follows its output layer: softmax
@@ -217,13 +219,14 @@ shape and the classes, and with --scale standard each feature's mean and std.`,
     const log = createLogger("owner");
     const floor = rules.minClientsFloor(v.mode, v.strategy);
     checkRange("min-clients", v["min-clients"], rules.integers(floor, v.clients));
-    const model = await chooseModel(modelRequest(v));
+    const dp = dpConfig(v);
+    const model = await chooseModel(modelRequest(v, dp !== undefined));
     const { config, bundles } = await initFederation({
       dir: v.dir,
       model,
       clients: v.clients,
       minClients: v["min-clients"],
-      rounds: v.rounds,
+      rounds: roundsFor(v.rounds, dp !== undefined),
       mode: v.mode,
       keyBits: v["key-bits"],
       keyKind: v["key-kind"],
@@ -238,8 +241,8 @@ shape and the classes, and with --scale standard each feature's mean and std.`,
       alpha: v.alpha,
       shardsPerClient: v["shards-per-client"],
       seed: v.seed,
-      training: trainingConfig(v),
-      dp: dpConfig(v),
+      training: trainingConfig(v, dp !== undefined),
+      dp,
       serverUrl: secureUrl("server-url", v["server-url"], v, log),
       ownerUrl: secureUrl("owner-url", v["owner-url"], v, log),
       clientPublicKeys: v["client-keys"] === undefined

@@ -34,6 +34,29 @@ const optimizer = choice({
   default: "momentum",
 });
 
+/**
+ * The defaults that change when the federation trains with differential
+ * privacy (`--dp-epsilon` or `--noise-multiplier`) and the option is not given.
+ *
+ * DP-SGD wants large batches (the noise is added once per batch, so its share
+ * of the update shrinks as the batch grows), a larger constant step, bounded
+ * activations, and more passes over the data than plain training. On MNIST with
+ * two Dirichlet(0.5) clients at epsilon 3 this recipe reached 95% in the demo
+ * where the plain defaults reached 85% (README, "What the model reveals").
+ */
+export const DP_RECIPE = {
+  /** The built-in used instead of `lenet5`. */
+  model: "lenet5-tanh",
+  rounds: 10,
+  batchSize: 512,
+  /** Peak learning rate of the heavy-ball rules (`momentum`, `nesterov`). */
+  heavyBallLearningRate: 0.3,
+  schedule: "constant",
+} as const;
+
+/** Rounds of a federation without DP unless `--rounds`. */
+export const DEFAULT_ROUNDS = 5;
+
 /** Local training options of `owner init` and `demo`. */
 export const TRAINING_OPTIONS = {
   epochs: int({
@@ -44,16 +67,19 @@ export const TRAINING_OPTIONS = {
   }),
   "batch-size": int({
     placeholder: "N",
-    help: "local batch size",
+    help: "local batch size (with DP, the expected size of a Poisson-sampled batch)",
     range: rules.BATCH_SIZE,
-    default: 32,
+    default: runtime(`32, or ${DP_RECIPE.batchSize} with DP`),
   }),
   optimizer,
   lr: number({
     placeholder: "RATE",
     help: "peak learning rate",
     range: rules.LEARNING_RATE,
-    default: derived(optimizer, (o) => DEFAULT_LEARNING_RATES[o]),
+    default: runtime(
+      `${DEFAULT_LEARNING_RATES.momentum} for momentum/nesterov (${DP_RECIPE.heavyBallLearningRate} ` +
+        `with DP), ${DEFAULT_LEARNING_RATES.sgd} for sgd, ${DEFAULT_LEARNING_RATES.adam} for adam`,
+    ),
   }),
   momentum: number({
     placeholder: "M",
@@ -66,34 +92,79 @@ export const TRAINING_OPTIONS = {
     help: "learning-rate schedule within each round",
     choices: SCHEDULES,
     notes: { "cosine": "decay to ~0 within the round" },
-    default: "cosine",
+    default: runtime(`cosine, or ${DP_RECIPE.schedule} with DP`),
   }),
 } as const;
 
 /**
- * The training configuration from parsed training options.
+ * `--rounds R` of `owner init` and `demo`.
+ *
+ * @param range The rounds allowed.
+ * @returns The option; absent, {@linkcode roundsFor} gives the default.
+ *
+ * @example Usage
+ * ```ts
+ * import { roundsOption } from "./shared_options.ts";
+ * import { integers } from "../federation/rules.ts";
+ * roundsOption(integers(1, 1000));
+ * ```
+ */
+export function roundsOption(range: rules.Range): Option<number | undefined> {
+  return int({
+    placeholder: "R",
+    help: "training rounds",
+    range,
+    default: runtime(`${DEFAULT_ROUNDS}, or ${DP_RECIPE.rounds} with DP`),
+  });
+}
+
+/**
+ * The rounds of a federation: `--rounds`, or the default with or without DP.
+ *
+ * @param given `--rounds`, if given.
+ * @param dp Whether the federation trains with differential privacy.
+ * @returns The rounds.
+ *
+ * @example Usage
+ * ```ts
+ * import { roundsFor } from "./shared_options.ts";
+ * roundsFor(undefined, true); // 10
+ * ```
+ */
+export function roundsFor(given: number | undefined, dp: boolean): number {
+  return given ?? (dp ? DP_RECIPE.rounds : DEFAULT_ROUNDS);
+}
+
+/**
+ * The training configuration from parsed training options: what is not
+ * given takes the plain defaults, or {@linkcode DP_RECIPE}'s with DP.
  *
  * @param values Values of a table that includes {@linkcode TRAINING_OPTIONS}.
+ * @param dp Whether the federation trains with differential privacy.
  * @returns The `training` part of a federation configuration.
  *
  * @example Usage
  * ```ts
  * import { trainingConfig } from "./shared_options.ts";
  * trainingConfig({
- *   epochs: 1, "batch-size": 32, optimizer: "sgd", lr: 0.05, momentum: 0, schedule: "cosine",
- * }).learningRate; // 0.05
+ *   epochs: 1, "batch-size": undefined, optimizer: "momentum", lr: undefined, momentum: 0.9,
+ *   schedule: undefined,
+ * }, true).learningRate; // 0.3
  * ```
  */
 export function trainingConfig(
   values: OptionValues<typeof TRAINING_OPTIONS>,
+  dp: boolean,
 ): FederationConfig["training"] {
+  const o = values.optimizer;
+  const heavyBallRate = dp ? DP_RECIPE.heavyBallLearningRate : DEFAULT_LEARNING_RATES[o];
   return {
     epochs: values.epochs,
-    batchSize: values["batch-size"],
-    optimizer: values.optimizer,
-    learningRate: values.lr,
+    batchSize: values["batch-size"] ?? (dp ? DP_RECIPE.batchSize : 32),
+    optimizer: o,
+    learningRate: values.lr ?? (isHeavyBall(o) ? heavyBallRate : DEFAULT_LEARNING_RATES[o]),
     momentum: values.momentum,
-    schedule: values.schedule,
+    schedule: values.schedule ?? (dp ? DP_RECIPE.schedule : "cosine"),
   };
 }
 

@@ -11,11 +11,12 @@ import { FlheError } from "../util/error.ts";
 import type { ActivationName, Task } from "./layers.ts";
 
 /** Names of the built-in models. */
-export type BuiltinName = "lenet5" | "mlp" | "logreg" | "cnn32";
+export type BuiltinName = "lenet5" | "lenet5-tanh" | "mlp" | "logreg" | "cnn32";
 
 /** The built-ins with a line each, for `--help`. */
 export const BUILTIN_MODELS: Readonly<Record<BuiltinName, string>> = {
   lenet5: "LeNet-5 for 28x28x1 images (61,706 parameters with 10 classes)",
+  "lenet5-tanh": "LeNet-5 with tanh activations, the model for DP-SGD (bounded activations)",
   mlp: "multi-layer perceptron, mlp:H1,H2,... hidden ReLU sizes (default mlp:64)",
   logreg: "logistic (softmax) or linear regression: one Dense layer",
   cnn32: "small CNN for 32x32x3 images: 3 conv 3x3 + pool blocks (16, 32, 64), one Dense",
@@ -83,7 +84,13 @@ function dense(name: string, units: number, activation: ActivationName): LayerJs
   return layer("Dense", { name, units, activation, use_bias: true });
 }
 
-function conv(name: string, filters: number, size: number, padding: string): LayerJson {
+function conv(
+  name: string,
+  filters: number,
+  size: number,
+  padding: string,
+  activation: ActivationName = "relu",
+): LayerJson {
   return layer("Conv2D", {
     name,
     filters,
@@ -92,7 +99,7 @@ function conv(name: string, filters: number, size: number, padding: string): Lay
     padding,
     data_format: "channels_last",
     dilation_rate: [1, 1],
-    activation: "relu",
+    activation,
     use_bias: true,
   });
 }
@@ -144,18 +151,24 @@ export function builtinTopology(name: BuiltinName, o: BuiltinOptions): Record<st
   let layers: LayerJson[];
   switch (name) {
     case "lenet5":
+    case "lenet5-tanh": {
       needImage(name, o);
+      // Bounded activations keep per-example gradients of like size, which
+      // clipping then distorts less (Papernot et al., "Tempered Sigmoid
+      // Activations for Deep Learning with Differential Privacy", 2021).
+      const a: ActivationName = name === "lenet5" ? "relu" : "tanh";
       layers = [
-        conv("conv1", 6, 5, "same"),
+        conv("conv1", 6, 5, "same", a),
         pool("pool1"),
-        conv("conv2", 16, 5, "valid"),
+        conv("conv2", 16, 5, "valid", a),
         pool("pool2"),
         layer("Flatten", { name: "flatten" }),
-        dense("dense1", 120, "relu"),
-        dense("dense2", 84, "relu"),
+        dense("dense1", 120, a),
+        dense("dense2", 84, a),
         outputLayer("dense3", o),
       ];
       break;
+    }
     case "cnn32":
       needImage(name, o);
       layers = [

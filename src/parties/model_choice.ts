@@ -56,6 +56,7 @@ export interface FederationModel {
 
 const IMAGE_DEFAULTS: Partial<Record<BuiltinName, number[]>> = {
   lenet5: [28, 28, 1],
+  "lenet5-tanh": [28, 28, 1],
   cnn32: [32, 32, 3],
 };
 

@@ -8,6 +8,13 @@ import { main } from "../../main.ts";
 import { type Command, commands } from "../../src/cli/mod.ts";
 import type { Io } from "../../src/cli/output.ts";
 import { KEY_BITS_ALLOWED, MIN_PRIVATE_CLIENTS } from "../../src/federation/rules.ts";
+import {
+  DP_RECIPE,
+  roundsFor,
+  type TRAINING_OPTIONS,
+  trainingConfig,
+} from "../../src/cli/shared_options.ts";
+import type { OptionValues } from "../../src/cli/options.ts";
 
 interface Run {
   readonly code: number;
@@ -127,7 +134,7 @@ for (const c of commands) {
 Deno.test("flhe owner init derives --min-clients, --lr, --momentum and the URLs from other options", () => {
   const base = values("owner init");
   assert.equal(base["min-clients"], 2);
-  assert.equal(base.lr, 0.02);
+  assert.equal(base.lr, undefined);
   assert.equal(base.momentum, 0.9);
   assert.equal(base["server-url"], "ws://127.0.0.1:8765");
   assert.equal(base["owner-url"], "ws://127.0.0.1:8766");
@@ -136,7 +143,7 @@ Deno.test("flhe owner init derives --min-clients, --lr, --momentum and the URLs 
   assert.equal(values("owner init", ["--clients", "5"])["min-clients"], 5);
   assert.equal(values("owner init", ["--clients", "5", "--min-clients", "3"])["min-clients"], 3);
   const adam = values("owner init", ["--optimizer", "adam"]);
-  assert.deepEqual([adam.lr, adam.momentum], [0.002, 0]);
+  assert.equal(adam.momentum, 0);
   const sgd = values("owner init", ["--optimizer", "sgd", "--lr", "0.1"]);
   assert.deepEqual([sgd.lr, sgd.momentum], [0.1, 0]);
   const tls = values("owner init", ["--tls"]);
@@ -144,8 +151,33 @@ Deno.test("flhe owner init derives --min-clients, --lr, --momentum and the URLs 
   assert.equal(tls["owner-url"], "wss://127.0.0.1:8766");
   const given = values("owner init", ["--tls", "--server-url", "wss://10.0.0.2:9000"]);
   assert.equal(given["server-url"], "wss://10.0.0.2:9000");
-  assert.equal(values("demo", ["--optimizer", "nesterov"]).lr, 0.02);
   assert.equal(values("serve").port, undefined);
+});
+
+Deno.test("trainingConfig() takes the plain defaults without DP and the DP recipe with it", () => {
+  const training = (args: string[], dp: boolean) =>
+    trainingConfig(values("owner init", args) as OptionValues<typeof TRAINING_OPTIONS>, dp);
+  const plain = training([], false);
+  assert.deepEqual(
+    [plain.batchSize, plain.learningRate, plain.momentum, plain.schedule],
+    [32, 0.02, 0.9, "cosine"],
+  );
+  assert.equal(training(["--optimizer", "adam"], false).learningRate, 0.002);
+  assert.equal(training(["--optimizer", "nesterov"], false).learningRate, 0.02);
+  const dp = training([], true);
+  assert.deepEqual(
+    [dp.batchSize, dp.learningRate, dp.momentum, dp.schedule],
+    [DP_RECIPE.batchSize, DP_RECIPE.heavyBallLearningRate, 0.9, DP_RECIPE.schedule],
+  );
+  // What is given wins over the recipe; the recipe's rate is for heavy-ball rules only.
+  const given = training(["--batch-size", "64", "--lr", "0.1", "--schedule", "cosine"], true);
+  assert.deepEqual([given.batchSize, given.learningRate, given.schedule], [64, 0.1, "cosine"]);
+  assert.equal(training(["--optimizer", "adam"], true).learningRate, 0.002);
+  assert.deepEqual([roundsFor(undefined, false), roundsFor(undefined, true), roundsFor(3, true)], [
+    5,
+    DP_RECIPE.rounds,
+    3,
+  ]);
 });
 
 /** Rows `| \`--name PLACEHOLDER\` | default |` of README's options table. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import {
+  type BuiltinName,
   type BuiltinOptions,
   builtinTopology,
   createLeNet,
@@ -30,10 +31,14 @@ await initBackend({ onWarn: (m) => assert.fail(m) });
 const TABLE: BuiltinOptions = { inputShape: [4], task: "multiclass", classes: 3 };
 
 Deno.test("builtinTopology() gives each built-in its parameter count", () => {
-  const count = (name: "lenet5" | "mlp" | "logreg" | "cnn32", o = TABLE) =>
+  const count = (name: BuiltinName, o = TABLE) =>
     parameterCount(parseKerasModel(builtinTopology(name, o), name).def);
   assert.equal(
     count("lenet5", { inputShape: [28, 28, 1], task: "multiclass", classes: 10 }),
+    61_706,
+  );
+  assert.equal(
+    count("lenet5-tanh", { inputShape: [28, 28, 1], task: "multiclass", classes: 10 }),
     61_706,
   );
   assert.equal(count("mlp", { ...TABLE, hidden: [16] }), 4 * 16 + 16 + 16 * 3 + 3);
@@ -47,6 +52,18 @@ Deno.test("builtinTopology() gives each built-in its parameter count", () => {
     () => count("cnn32", TABLE),
     /needs height x width x channels images, not input shape 4/,
   );
+});
+
+Deno.test("builtinTopology() gives lenet5-tanh tanh wherever lenet5 has ReLU", () => {
+  const o = { inputShape: [28, 28, 1], task: "multiclass", classes: 10 } as const;
+  const activations = (name: BuiltinName) =>
+    parseKerasModel(builtinTopology(name, o), name).def.layers.map((l) =>
+      "activation" in l ? l.activation : l.kind
+    );
+  const relu = activations("lenet5");
+  const tanh = activations("lenet5-tanh");
+  assert.equal(relu.filter((a) => a === "relu").length, 4);
+  assert.deepEqual(tanh, relu.map((a) => (a === "relu" ? "tanh" : a)));
 });
 
 Deno.test("the lenet5 built-in has the hand-written LeNet-5's weights, order and seeds", () => {

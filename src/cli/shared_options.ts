@@ -41,8 +41,8 @@ const optimizer = choice({
  * DP-SGD wants large batches (the noise is added once per batch, so its share
  * of the update shrinks as the batch grows), a larger constant step, bounded
  * activations, and more passes over the data than plain training. On MNIST with
- * two Dirichlet(0.5) clients at epsilon 3 this recipe reached 95% in the demo
- * where the plain defaults reached 85% (README, "What the model reveals").
+ * two Dirichlet(0.5) clients at epsilon 3 the demo reached 96.4% with this
+ * recipe and 84.9% with the plain defaults (README, "What the model reveals").
  */
 export const DP_RECIPE = {
   /** The built-in used instead of `lenet5`. */

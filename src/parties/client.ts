@@ -64,6 +64,8 @@ export interface ClientRound {
   readonly round: number;
   readonly testLoss: number;
   readonly testAccuracy: number;
+  /** Test mean absolute error (regression; NaN for classifiers). */
+  readonly testMae: number;
 }
 
 /** The parts a running client is made of. */
@@ -296,8 +298,15 @@ function createSession(
         examples: ev.samples,
         decryptSeconds,
         epsilon: parts.privacy ? parts.privacy.spent() : -1,
+        // A classifier has no MAE; a regression's is capped at what a report may say.
+        mae: Number.isNaN(ev.mae) ? -1 : Math.min(ev.mae, 1e9),
       });
-      rounds.push({ round: m.round, testLoss: ev.loss, testAccuracy: ev.accuracy });
+      rounds.push({
+        round: m.round,
+        testLoss: ev.loss,
+        testAccuracy: ev.accuracy,
+        testMae: ev.mae,
+      });
       log.info(`round ${m.round}: global model ${testMetrics(ev)}`);
     },
     done: (ch, m) => {

@@ -93,14 +93,14 @@ Deno.test("flhe history FILE shows a regression's test MSE and MAE, as table and
       "10.3",
     ]);
     assert.deepEqual(lines[2]!.trim().split(/\s+/).slice(0, 4), ["2", "2", "failed", "-"]);
-    assert.deepEqual(lines[3]!.trim().split(/\s+/).slice(0, 4), ["4", "2", "5.000", "1.000"]);
+    assert.deepEqual(lines[3]!.trim().split(/\s+/).slice(0, 4), ["4", "2", "5.000", "2.500"]);
     assert.ok(!run.stdout.includes("accuracy"), run.stdout);
     const csv = await flhe(["history", "--csv", file]);
     const cells = csv.stdout.split("\n").map((l) => l.split(",").slice(0, 6));
     assert.deepEqual(cells[0], ["round", "status", "clients", "accuracy", "loss", "mae"]);
     assert.deepEqual(cells[1], ["1", "ok", "2", "", "20", "4"]);
     assert.deepEqual(cells[2], ["2", "failed", "2", "", "", ""]);
-    assert.deepEqual(cells[3], ["4", "ok", "2", "", "5", "1"]);
+    assert.deepEqual(cells[3], ["4", "ok", "2", "", "5", "2.5"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -48,7 +48,7 @@ Deno.test("metricsKindOf() takes a history with an MAE for a regression", () => 
 Deno.test("roundTable() shows a regression's test MSE and MAE, a classifier's accuracy and loss", () => {
   const regression = roundTable([regressionRecord(1), regressionRecord(2)]).split("\n");
   assert.match(regression[0]!, /^round +clients +test MSE +test MAE +train s/);
-  assert.deepEqual(regression[2]!.trim().split(/\s+/).slice(0, 4), ["2", "2", "10.00", "2.000"]);
+  assert.deepEqual(regression[2]!.trim().split(/\s+/).slice(0, 4), ["2", "2", "10.00", "3.000"]);
   const classifier = roundTable([okRecord(1)]).split("\n");
   assert.match(classifier[0]!, /^round +clients +accuracy +loss +train s/);
   assert.deepEqual(classifier[1]!.trim().split(/\s+/).slice(0, 4), ["1", "2", "60.00%", "1.0000"]);
@@ -61,7 +61,7 @@ Deno.test("roundTable() shows a regression's test MSE and MAE, a classifier's ac
 
 Deno.test("finalMetric() gives a regression's last test MSE and MAE", () => {
   const history = [regressionRecord(1), regressionRecord(2), failedRecord(3)];
-  assert.equal(finalMetric(history, "regression"), "test MSE 10.00, MAE 2.000");
+  assert.equal(finalMetric(history, "regression"), "test MSE 10.00, MAE 3.000");
   assert.equal(finalMetric([okRecord(1, 0.981)], "multiclass"), "test accuracy 98.10%");
 });
 
@@ -69,5 +69,5 @@ Deno.test("roundCsv() has an mae column, empty for a classifier", () => {
   const [header, classifier, regression] = roundCsv([okRecord(1), regressionRecord(2)]).split("\n");
   assert.deepEqual(header!.split(",").slice(3, 6), ["accuracy", "loss", "mae"]);
   assert.deepEqual(classifier!.split(",").slice(3, 6), ["0.6", "1", ""]);
-  assert.deepEqual(regression!.split(",").slice(3, 6), ["", "10", "2"]);
+  assert.deepEqual(regression!.split(",").slice(3, 6), ["", "10", "3"]);
 });

@@ -22,8 +22,7 @@ const OPTIONS = {
   }),
   bundle: path({
     placeholder: "DIR",
-    help: "a bundle of the federation, for the report's mode, key and fingerprint, and the " +
-      "table's metrics (the test MSE of a regression model)",
+    help: "a bundle of the federation, for the report's mode, key, fingerprint, model and task",
   }),
 };
 
@@ -46,8 +45,9 @@ function spec(file: string | undefined): CommandSpec<typeof OPTIONS> {
     synopsis: "FILE [options]",
     description: `
 Prints the round table of FILE, a history.json that flhe serve or flhe demo
-wrote: per round the clients, accuracy, loss, seconds per phase and upload
-size; failed and recovered rounds are shown as such.`,
+wrote: per round the clients, the test accuracy and loss (the test MSE and
+MAE of a regression), seconds per phase and upload size; failed and
+recovered rounds are shown as such.`,
     options: OPTIONS,
     run: (v, io) => {
       if (file === undefined) {

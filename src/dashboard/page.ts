@@ -42,7 +42,7 @@ function body(title: string): string {
 <section aria-labelledby="rounds-title">
 <h2 id="rounds-title">Rounds</h2>
 <div class="scroll"><table id="rounds">
-<thead><tr><th>round</th><th>clients</th><th>accuracy</th><th>loss</th><th>ε spent</th><th>train s</th>
+<thead><tr><th>round</th><th>clients</th><th id="metric-a">accuracy</th><th id="metric-b">loss</th><th>ε spent</th><th>train s</th>
 <th>encrypt s</th><th>upload s</th><th>aggregate s</th><th>decrypt s</th><th>evaluate s</th>
 <th>round s</th><th>upload KiB/client</th><th>in KiB</th><th>out KiB</th></tr></thead>
 <tbody></tbody>
@@ -50,7 +50,7 @@ function body(title: string): string {
 <ul id="notes"></ul>
 </section>
 <section class="charts" aria-label="charts">
-<figure><figcaption>Accuracy and loss by round</figcaption><div id="chart-metrics"></div></figure>
+<figure><figcaption id="metrics-caption">Accuracy and loss by round</figcaption><div id="chart-metrics"></div></figure>
 <figure><figcaption>Seconds per phase by round</figcaption><div id="chart-phases"></div></figure>
 <figure><figcaption>Privacy spent by round (largest ε of any client; DP-SGD only)</figcaption><div id="chart-privacy"></div></figure>
 </section>

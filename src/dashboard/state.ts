@@ -37,7 +37,7 @@ export interface FederationInfo {
   readonly clients: number;
   /** The model's name (`lenet5`, `mlp:16`, a model file's name). */
   readonly model?: string;
-  /** What it learns: `multiclass`, `binary` or `regression` (whose loss is the test MSE). */
+  /** What it learns: `multiclass`, `binary` or `regression` (whose loss is the test MSE, with an MAE). */
   readonly task?: string;
 }
 
@@ -56,10 +56,12 @@ export interface RoundRow {
   readonly clients: number;
   /** Selected clients without a usable update (at most {@linkcode MAX_FAILURES}). */
   readonly failures: readonly { readonly client: string; readonly reason: string }[];
-  /** Weighted test accuracy (null: not evaluated). */
+  /** Weighted test accuracy (null: not evaluated, or a regression). */
   readonly accuracy: number | null;
-  /** Weighted test loss (null: not evaluated). */
+  /** Weighted test loss, the mean squared error of a regression (null: not evaluated). */
   readonly loss: number | null;
+  /** Weighted test mean absolute error (null: a classifier, or not evaluated). */
+  readonly mae: number | null;
   /** Differential privacy: the largest epsilon a client has spent (null: no DP). */
   readonly epsilon: number | null;
   /** Seconds per phase. */
@@ -196,6 +198,7 @@ export function rowOf(r: RoundRecord): RoundRow {
     })),
     accuracy: metric(r.accuracy),
     loss: metric(r.loss),
+    mae: r.mae === undefined ? null : metric(r.mae),
     epsilon: r.epsilon === undefined ? null : metric(r.epsilon),
     seconds: {
       train: finite(s.train),

@@ -197,7 +197,15 @@ function parseReport(f: JsonFields): ReportMessage {
     examples: f.number("examples", 0, 1e9),
     decryptSeconds: f.number("decryptSeconds", 0, 1e7, false),
     epsilon: f.number("epsilon", -1, 1e6, false),
+    mae: notApplicableOr(f, "mae", 1e9),
   };
+}
+
+/** A metric that is -1 where it does not apply (a classifier's MAE), else in [0, max]. */
+function notApplicableOr(f: JsonFields, field: string, max: number): number {
+  const v = f.number(field, -1, max, false);
+  // Between -1 and 0 is neither: the range check names the field and the value.
+  return v === -1 ? v : f.number(field, 0, max, false);
 }
 
 function parseDecrypt(f: JsonFields, payload: Uint8Array): DecryptMessage {

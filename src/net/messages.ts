@@ -152,6 +152,8 @@ export interface ReportMessage {
   readonly decryptSeconds: number;
   /** Epsilon this client has spent so far under DP-SGD (-1: it trains without DP). */
   readonly epsilon: number;
+  /** Mean absolute error on the test examples (regression; -1: a classifier, which has none). */
+  readonly mae: number;
 }
 
 /**

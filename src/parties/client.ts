@@ -12,7 +12,7 @@ import { FlheError } from "../util/error.ts";
 import { retry } from "../util/backoff.ts";
 import type { Logger } from "../util/log.ts";
 import { createPool, type PaillierPool } from "../he/mod.ts";
-import { type Channel, connect, type Message } from "../net/mod.ts";
+import { type Channel, connect, type Message, type ReportMessage } from "../net/mod.ts";
 import { pairSecrets } from "../secagg/mod.ts";
 import {
   type Bundle,
@@ -64,6 +64,8 @@ export interface ClientRound {
   readonly round: number;
   readonly testLoss: number;
   readonly testAccuracy: number;
+  /** Test mean absolute error (regression; NaN for classifiers). */
+  readonly testMae: number;
 }
 
 /** The parts a running client is made of. */
@@ -288,16 +290,14 @@ function createSession(
       if (!m.evaluate) return;
       const decryptSeconds = (performance.now() - start) / 1000;
       const ev = await parts.trainer.evaluate(held().weights);
-      ch.send({
-        type: "report",
+      const epsilon = parts.privacy ? parts.privacy.spent() : -1;
+      ch.send(reportMessage(m.round, ev, decryptSeconds, epsilon));
+      rounds.push({
         round: m.round,
-        loss: ev.loss,
-        accuracy: ev.accuracy,
-        examples: ev.samples,
-        decryptSeconds,
-        epsilon: parts.privacy ? parts.privacy.spent() : -1,
+        testLoss: ev.loss,
+        testAccuracy: ev.accuracy,
+        testMae: ev.mae,
       });
-      rounds.push({ round: m.round, testLoss: ev.loss, testAccuracy: ev.accuracy });
       log.info(`round ${m.round}: global model ${testMetrics(ev)}`);
     },
     done: (ch, m) => {
@@ -331,6 +331,26 @@ function createSession(
       log.warn(`refused the server's ${m.type}: ${e.message}`);
       trySend(ch, { type: "error", code: e.code, message: e.message });
     }
+  };
+}
+
+/** The report of a round's model: its test metrics as the wire carries them. */
+function reportMessage(
+  round: number,
+  ev: { loss: number; accuracy: number; mae: number; samples: number },
+  decryptSeconds: number,
+  epsilon: number,
+): ReportMessage {
+  return {
+    type: "report",
+    round,
+    loss: ev.loss,
+    accuracy: ev.accuracy,
+    examples: ev.samples,
+    decryptSeconds,
+    epsilon,
+    // A classifier has no MAE; a regression's is capped at what a report may say.
+    mae: Number.isNaN(ev.mae) ? -1 : Math.min(ev.mae, 1e9),
   };
 }
 

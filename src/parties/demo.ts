@@ -69,9 +69,12 @@ export interface DemoOptions {
 
 /** The JSON summary of a demo run. */
 export interface DemoSummary {
+  /** The last evaluated round's accuracy (null in the JSON for a regression). */
   readonly final_accuracy: number;
   /** The last evaluated round's loss (the test MSE of a regression). */
   readonly final_loss: number;
+  /** The last evaluated round's mean absolute error (regression only). */
+  readonly final_mae?: number;
   /** What the model learns. */
   readonly task: string;
   readonly total_seconds: number;
@@ -88,6 +91,8 @@ export interface DemoSummary {
     readonly bytes_out: number;
     readonly upload_bytes_per_client: number;
     readonly phases: RoundRecord["seconds"];
+    /** The test mean absolute error (regression). */
+    readonly mae?: number;
     /** The largest epsilon a client has spent (DP federations). */
     readonly epsilon?: number;
   }[];
@@ -272,9 +277,11 @@ function summarize(
   totalSeconds: number,
 ): DemoSummary {
   const he = !options.plaintext;
+  const last = history.findLast((r) => !r.failed && !r.recovered);
   return {
-    final_accuracy: history.findLast((r) => !r.failed && !r.recovered)?.accuracy ?? NaN,
-    final_loss: history.findLast((r) => !r.failed && !r.recovered)?.loss ?? NaN,
+    final_accuracy: last?.accuracy ?? NaN,
+    final_loss: last?.loss ?? NaN,
+    ...(task === "regression" ? { final_mae: last?.mae ?? NaN } : {}),
     task,
     total_seconds: Math.round(totalSeconds * 10) / 10,
     mode: he ? options.mode : "plaintext",
@@ -290,6 +297,7 @@ function summarize(
       bytes_out: r.bytesOut,
       upload_bytes_per_client: r.uploadBytesPerClient,
       phases: r.seconds,
+      ...(r.mae === undefined ? {} : { mae: r.mae }),
       ...(r.epsilon === undefined ? {} : { epsilon: r.epsilon }),
     })),
   };

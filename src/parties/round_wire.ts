@@ -77,7 +77,8 @@ export function updateOf(message: UpdateMessage): Update {
  * The strategy's view of a received report.
  *
  * @param message The report message.
- * @returns The evaluation result.
+ * @returns The evaluation result: accuracy and no MAE (NaN) of a classifier,
+ *   MAE and no accuracy of a regression.
  *
  * @example Usage
  * ```ts
@@ -85,16 +86,19 @@ export function updateOf(message: UpdateMessage): Update {
  * evaluateResultOf({
  *   type: "report",
  *   round: 1,
- *   loss: 0.3,
- *   accuracy: 0.9,
+ *   loss: 7.5,
+ *   accuracy: 0,
  *   examples: 100,
  *   decryptSeconds: 0,
- * });
+ *   epsilon: -1,
+ *   mae: 2.1,
+ * }).mae; // 2.1
  * ```
  */
 export function evaluateResultOf(message: ReportMessage): EvaluateResult {
-  const { loss, accuracy, examples } = message;
-  return { loss, accuracy, examples };
+  const { loss, accuracy, examples, mae } = message;
+  // A regression's report carries an MAE and no accuracy (the wire's 0 stands for none).
+  return mae < 0 ? { loss, accuracy, examples, mae: NaN } : { loss, accuracy: NaN, examples, mae };
 }
 
 /**

@@ -171,10 +171,13 @@ function welcome(state: ServerState, rounds: number, client: ConnectedClient): v
 }
 
 function logRound(log: Logger, r: RoundRecord): void {
+  const metrics = r.mae === undefined
+    ? `accuracy ${(r.accuracy * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)}`
+    : `test MSE ${r.loss.toPrecision(4)}, MAE ${r.mae.toPrecision(4)}`;
   log.info(
-    `round ${r.round} done in ${r.seconds.round.toFixed(1)} s: accuracy ${
-      (r.accuracy * 100).toFixed(2)
-    }%, loss ${r.loss.toFixed(4)}, ${r.participants.length} clients`,
+    `round ${r.round} done in ${
+      r.seconds.round.toFixed(1)
+    } s: ${metrics}, ${r.participants.length} clients`,
   );
 }
 

@@ -327,6 +327,7 @@ interface RecordParts {
   readonly evaluate?: number;
   readonly loss?: number;
   readonly accuracy?: number;
+  readonly mae?: number;
   readonly epsilonByClient?: Readonly<Record<string, number>>;
   readonly epsilon?: number;
 }
@@ -370,6 +371,8 @@ function record(
     },
     loss: parts.loss ?? NaN,
     accuracy: parts.accuracy ?? NaN,
+    // Regression only: a classifier's reports carry no MAE.
+    ...(parts.mae === undefined || Number.isNaN(parts.mae) ? {} : { mae: parts.mae }),
     ...(parts.epsilon === undefined
       ? {}
       : { epsilon: parts.epsilon, epsilonByClient: parts.epsilonByClient }),

@@ -37,10 +37,15 @@ export interface RoundRecord {
     readonly evaluate: number;
     readonly round: number;
   };
-  /** Clients' test loss, weighted by test examples. */
+  /** Clients' test loss (mean squared error of a regression), weighted by test examples. */
   readonly loss: number;
-  /** Clients' test accuracy, weighted by test examples. */
+  /** Clients' test accuracy, weighted by test examples (NaN for regression). */
   readonly accuracy: number;
+  /**
+   * Regression: the clients' test mean absolute error, weighted by test
+   * examples (absent for classifiers, and for a round without reports).
+   */
+  readonly mae?: number;
   /**
    * Differential privacy: the epsilon each reporting client has spent so far
    * (DP federations only; absent otherwise).

@@ -42,15 +42,41 @@ export function roundStatus(r: RoundRecord): RoundStatus {
   return r.failed ? "failed" : r.recovered ? "recovered" : "ok";
 }
 
-/** What a model learns, for the metrics shown: classifiers' accuracy and loss, or regression's MSE. */
+/**
+ * What a model learns, for the metrics shown: classifiers' accuracy and
+ * loss, or regression's mean squared and mean absolute errors.
+ */
 export type MetricsKind = "multiclass" | "binary" | "regression";
+
+/**
+ * What a history's model learns, as far as its rows say: `regression` if a
+ * round reports an MAE (only a regression's reports carry one), else
+ * `multiclass` (whose columns a binary classifier shares).
+ *
+ * @param history The server's history.
+ * @returns The metrics to show.
+ *
+ * @example Usage
+ * ```ts
+ * import { metricsKindOf } from "./round_table.ts";
+ * metricsKindOf([]); // "multiclass"
+ * ```
+ */
+export function metricsKindOf(history: readonly RoundRecord[]): MetricsKind {
+  return history.some((r) => r.mae !== undefined) ? "regression" : "multiclass";
+}
+
+/** A regression metric as the tables show it: 4 significant digits, `-` where there is none. */
+function errorCell(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? "-" : value.toPrecision(4);
+}
 
 /**
  * The last evaluated round's metric, as the demo's closing line says it.
  *
  * @param history The server's history.
  * @param task What the model learns.
- * @returns E.g. `test accuracy 98.10%`, or `test MSE 7.412`.
+ * @returns E.g. `test accuracy 98.10%`, or `test MSE 7.412, MAE 2.031`.
  *
  * @example Usage
  * ```ts
@@ -61,16 +87,16 @@ export type MetricsKind = "multiclass" | "binary" | "regression";
 export function finalMetric(history: readonly RoundRecord[], task: MetricsKind): string {
   const last = history.findLast((r) => roundStatus(r) === "ok");
   return task === "regression"
-    ? `test MSE ${(last?.loss ?? NaN).toPrecision(4)}`
+    ? `test MSE ${errorCell(last?.loss)}, MAE ${errorCell(last?.mae)}`
     : `test accuracy ${((last?.accuracy ?? NaN) * 100).toFixed(2)}%`;
 }
 
 /**
  * Formats the per-round table: accuracy and loss of a classifier, or the
- * mean squared error of a regression (carried in the rounds' loss).
+ * test MSE (carried in the rounds' loss) and MAE of a regression.
  *
  * @param history The server's history.
- * @param task What the model learns (default `multiclass`).
+ * @param task What the model learns (default: what the rows say, {@linkcode metricsKindOf}).
  * @returns The table text, one line per round and one note per failed round.
  *
  * @example Usage
@@ -81,10 +107,10 @@ export function finalMetric(history: readonly RoundRecord[], task: MetricsKind):
  */
 export function roundTable(
   history: readonly RoundRecord[],
-  task: MetricsKind = "multiclass",
+  task: MetricsKind = metricsKindOf(history),
 ): string {
   const regression = task === "regression";
-  const metrics = regression ? ["test MSE"] : ["accuracy", "loss"];
+  const metrics = regression ? ["test MSE", "test MAE"] : ["accuracy", "loss"];
   // Differential privacy: the worst epsilon any client has spent, where clients report one.
   const dp = history.some((r) => r.epsilon !== undefined);
   const header = [
@@ -112,7 +138,7 @@ export function roundTable(
         `${r.round}`,
         `${r.participants.length}`,
         ...(regression
-          ? [r.loss.toPrecision(4)]
+          ? [errorCell(r.loss), errorCell(r.mae)]
           : [`${(r.accuracy * 100).toFixed(2)}%`, r.loss.toFixed(4)]),
         ...(dp ? [r.epsilon === undefined ? "-" : r.epsilon.toFixed(3)] : []),
         r.seconds.train.toFixed(1),
@@ -140,7 +166,8 @@ function csvCell(value: string | number): string {
 /**
  * Formats the history as CSV: one header line, one line per round with every
  * phase's seconds, the bytes, and the status (`ok`, `failed`, `recovered`)
- * and reason. Loss and accuracy are empty for a round without an evaluation.
+ * and reason. Loss and accuracy are empty for a round without an evaluation;
+ * a regression's rows have the MSE as loss, the MAE, and no accuracy.
  *
  * @param history The server's history.
  * @returns The CSV text (RFC 4180 quoting, `\n` line ends).
@@ -158,6 +185,7 @@ export function roundCsv(history: readonly RoundRecord[]): string {
     "clients",
     "accuracy",
     "loss",
+    "mae",
     ...PHASES.map((p) => `${p}_s`),
     "bytes_in",
     "bytes_out",
@@ -174,6 +202,7 @@ export function roundCsv(history: readonly RoundRecord[]): string {
     r.participants.length,
     r.accuracy,
     r.loss,
+    r.mae ?? NaN,
     ...PHASES.map((p) => r.seconds[p]),
     r.bytesIn,
     r.bytesOut,
@@ -214,6 +243,8 @@ function parseRecord(path: string, value: unknown, i: number): RoundRecord {
     seconds: seconds as unknown as RoundRecord["seconds"],
     loss: metric(f, raw.loss, "loss"),
     accuracy: metric(f, raw.accuracy, "accuracy"),
+    // Regression rows only; null stands for a round without one.
+    ...(raw.mae === undefined || raw.mae === null ? {} : { mae: metric(f, raw.mae, "mae") }),
     ...privacyFields(path, raw, i),
   };
 }

@@ -70,12 +70,13 @@ interface RoundState {
 }
 
 function weightedEvaluation(results: readonly EvaluateResult[]): Evaluation {
-  const total = results.reduce((s, r) => s + r.examples, 0);
-  if (total === 0) return { loss: NaN, accuracy: NaN };
-  return {
-    loss: results.reduce((s, r) => s + r.loss * r.examples, 0) / total,
-    accuracy: results.reduce((s, r) => s + r.accuracy * r.examples, 0) / total,
+  const mean = (metric: (r: EvaluateResult) => number) => {
+    // A metric a report does not have (NaN) is left out, with its examples.
+    const having = results.filter((r) => !Number.isNaN(metric(r)));
+    const total = having.reduce((s, r) => s + r.examples, 0);
+    return total === 0 ? NaN : having.reduce((s, r) => s + metric(r) * r.examples, 0) / total;
   };
+  return { loss: mean((r) => r.loss), accuracy: mean((r) => r.accuracy), mae: mean((r) => r.mae) };
 }
 
 /**

@@ -56,8 +56,12 @@ export interface Contribution {
 
 /** A client's evaluation of a round's model (Flower's `EvaluateRes`). */
 export interface EvaluateResult {
+  /** Cross-entropy (classifiers) or mean squared error (regression). */
   readonly loss: number;
+  /** Fraction classified right (NaN for regression). */
   readonly accuracy: number;
+  /** Mean absolute error (regression; NaN for classifiers). */
+  readonly mae: number;
   /** Test examples it was evaluated on (the weight in the mean). */
   readonly examples: number;
 }

@@ -122,8 +122,10 @@ export interface Finisher {
 export interface Evaluation {
   /** Test loss, weighted by test examples. */
   readonly loss: number;
-  /** Test accuracy, weighted by test examples. */
+  /** Test accuracy, weighted by test examples (NaN for regression). */
   readonly accuracy: number;
+  /** Test mean absolute error, weighted by test examples (regression; NaN for classifiers). */
+  readonly mae: number;
 }
 
 /** A strategy, in the spirit of Flower's `Strategy`. */
@@ -183,7 +185,7 @@ export interface Strategy {
    * Combines the clients' evaluations, weighted by test examples.
    *
    * @param results The clients' evaluations.
-   * @returns Weighted loss and accuracy.
+   * @returns Weighted loss, accuracy and MAE, each over the reports that have it.
    */
   aggregateEvaluate(results: readonly EvaluateResult[]): Evaluation;
 }

@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { main } from "../../main.ts";
 import type { Io } from "../../src/cli/output.ts";
-import { failedRecord, okRecord, recoveredRecord } from "../dashboard/fixtures.ts";
+import {
+  failedRecord,
+  okRecord,
+  recoveredRecord,
+  regressionRecord,
+} from "../dashboard/fixtures.ts";
 
 async function flhe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
@@ -52,21 +57,53 @@ Deno.test("flhe history FILE --csv prints one line per round with the status", a
     const lines = run.stdout.trimEnd().split("\n");
     assert.equal(
       lines[0],
-      "round,status,clients,accuracy,loss,train_s,encrypt_s,upload_s,aggregate_s,decrypt_s," +
+      "round,status,clients,accuracy,loss,mae,train_s,encrypt_s,upload_s,aggregate_s,decrypt_s," +
         "evaluate_s,round_s,bytes_in,bytes_out,upload_bytes_per_client,total_weight," +
         "failed_clients,reason,epsilon,epsilon_by_client",
     );
     assert.equal(
       lines[1],
-      "1,ok,2,0.6,1,10.25,0.1,0.75,0.03,4.5,1.25,17.5,1054159,494408,526592,1200,,,,",
+      "1,ok,2,0.6,1,,10.25,0.1,0.75,0.03,4.5,1.25,17.5,1054159,494408,526592,1200,,,,",
     );
     const failed = lines[2]!.split(",");
     assert.deepEqual(failed.slice(0, 5), ["2", "failed", "2", "", ""]);
-    assert.equal(failed[16], "client-2");
+    assert.equal(failed[17], "client-2");
     assert.match(lines[2]!, /,"?no update from client-2 \(sent 9f9f/);
     assert.match(lines[3]!, /^3,recovered,0,,,/);
     assert.equal(lines.length, 5);
   });
+});
+
+Deno.test("flhe history FILE shows a regression's test MSE and MAE, as table and CSV", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/history.json`;
+    const rows = [regressionRecord(1), failedRecord(2), regressionRecord(4)];
+    await Deno.writeTextFile(file, JSON.stringify(rows, null, 2));
+    // No bundle: the rows say it is a regression (only a regression's carry an MAE).
+    const run = await flhe(["history", file]);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^round +clients +test MSE +test MAE +train s/);
+    assert.deepEqual(lines[1]!.trim().split(/\s+/).slice(0, 5), [
+      "1",
+      "2",
+      "20.00",
+      "4.000",
+      "10.3",
+    ]);
+    assert.deepEqual(lines[2]!.trim().split(/\s+/).slice(0, 4), ["2", "2", "failed", "-"]);
+    assert.deepEqual(lines[3]!.trim().split(/\s+/).slice(0, 4), ["4", "2", "5.000", "2.500"]);
+    assert.ok(!run.stdout.includes("accuracy"), run.stdout);
+    const csv = await flhe(["history", "--csv", file]);
+    const cells = csv.stdout.split("\n").map((l) => l.split(",").slice(0, 6));
+    assert.deepEqual(cells[0], ["round", "status", "clients", "accuracy", "loss", "mae"]);
+    assert.deepEqual(cells[1], ["1", "ok", "2", "", "20", "4"]);
+    assert.deepEqual(cells[2], ["2", "failed", "2", "", "", ""]);
+    assert.deepEqual(cells[3], ["4", "ok", "2", "", "5", "2.5"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("flhe history --html writes a report and will not replace another file", async () => {

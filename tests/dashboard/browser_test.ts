@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { loadBundle } from "../../src/federation/mod.ts";
-import { federationInfo, writeReport } from "../../src/dashboard/mod.ts";
-import { readHistory } from "../../src/rounds/mod.ts";
+import { type FederationInfo, federationInfo, writeReport } from "../../src/dashboard/mod.ts";
+import { readHistory, type RoundRecord } from "../../src/rounds/mod.ts";
 import {
   freePort,
   type Party,
@@ -19,6 +19,7 @@ import {
   startParty,
   stopAll,
 } from "../parties/harness.ts";
+import { failedRecord, FEDERATION, okRecord, regressionRecord } from "./fixtures.ts";
 
 /** Chromium: `CHROMIUM_PATH`, else `chromium` or `chromium-browser` on the PATH. */
 function findChromium(): string | undefined {
@@ -149,6 +150,64 @@ Deno.test({
     } finally {
       await browser?.close();
       await stopAll(parties);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** The round table's header cells and the metrics chart's caption. */
+async function labels(page: Page): Promise<{ header: string[]; caption: string }> {
+  const header = await page.evaluate(
+    `[...document.querySelectorAll("#rounds thead th")].map((t) => t.textContent)`,
+  ) as string[];
+  return { header, caption: await text(page, "#metrics-caption") };
+}
+
+Deno.test({
+  name: `the report of a regression shows test MSE and MAE, not accuracy${skipped}`,
+  ignore: chromium === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    let browser: Browser | undefined;
+    try {
+      browser = await launch();
+      const page = await browser.newPage();
+      const open = async (
+        name: string,
+        history: RoundRecord[],
+        federation: FederationInfo | null,
+      ) => {
+        await writeReport(`${dir}/${name}`, history, federation);
+        await page.goto(`file://${dir}/${name}`);
+        await statusIs(page, "report");
+      };
+      const regression = [regressionRecord(1), failedRecord(2), regressionRecord(4)];
+      // With the federation's task, and from a bare history (whose rows carry an MAE).
+      for (const federation of [{ ...FEDERATION, task: "regression", model: "logreg" }, null]) {
+        await open("regression.html", regression, federation);
+        const { header, caption } = await labels(page);
+        assert.deepEqual(header.slice(2, 4), ["test MSE", "test MAE"]);
+        assert.equal(caption, "Test MSE and MAE by round");
+        const rows = (await rowTexts(page)).map((r) => r.split("|").slice(0, 4));
+        assert.deepEqual(rows, [["1", "2", "20.00", "4.000"], ["2", "2", "failed", "-"], [
+          "4",
+          "2",
+          "5.000",
+          "2.500",
+        ]]);
+        assert.ok((await seriesPixels(page, "chart-metrics")) > 0, "the MSE is drawn");
+        assert.ok(!(await text(page, "#facts")).includes("accuracy"));
+      }
+      // A classifier's report is as before.
+      await open("classifier.html", [okRecord(1), okRecord(2)], FEDERATION);
+      const { header, caption } = await labels(page);
+      assert.deepEqual(header.slice(2, 4), ["accuracy", "loss"]);
+      assert.equal(caption, "Accuracy and loss by round");
+      assert.deepEqual((await rowTexts(page))[0]!.split("|").slice(2, 4), ["60.00%", "1.0000"]);
+    } finally {
+      await browser?.close();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -52,6 +52,11 @@ export function okRecord(round: number, accuracy = 0.5 + round / 10): RoundRecor
   };
 }
 
+/** A finished round of a regression: the loss is the test MSE, with an MAE and no accuracy. */
+export function regressionRecord(round: number): RoundRecord {
+  return { ...okRecord(round), loss: 20 / round, mae: 2 + 2 / round, accuracy: NaN };
+}
+
 /** A failed round whose reasons carry a ciphertext and a token, as a hostile client might. */
 export function failedRecord(round: number): RoundRecord {
   return {

@@ -13,6 +13,7 @@ import {
   FINGERPRINT,
   okRecord,
   recoveredRecord,
+  regressionRecord,
 } from "./fixtures.ts";
 
 Deno.test("dashboard state: built from client, phase and round events", () => {
@@ -50,6 +51,7 @@ Deno.test("dashboard state: built from client, phase and round events", () => {
     failures: [],
     accuracy: 0.6,
     loss: 1,
+    mae: null,
     epsilon: null,
     seconds: okRecord(1).seconds,
     bytesIn: 1_054_159,
@@ -119,4 +121,17 @@ Deno.test("dashboard state: a round's worst spent epsilon, where clients train w
   const row = rowOf({ ...okRecord(2), epsilon: 1.25, epsilonByClient: { "client-1": 1.25 } });
   assert.equal(row.epsilon, 1.25);
   assert.equal(rowOf(okRecord(3)).epsilon, null);
+});
+
+Deno.test("dashboard state: a regression's rows carry the test MSE (loss) and MAE, no accuracy", () => {
+  const s = snapshotOfHistory(
+    [regressionRecord(1), failedRecord(2), regressionRecord(4)],
+    { ...FEDERATION, task: "regression" },
+  );
+  assert.deepEqual(s.rounds.map((r) => [r.accuracy, r.loss, r.mae]), [
+    [null, 20, 4],
+    [null, null, null],
+    [null, 5, 2.5],
+  ]);
+  assert.equal(s.federation?.task, "regression");
 });

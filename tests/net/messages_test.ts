@@ -71,6 +71,9 @@ Deno.test("decodeMessage() round-trips the boundary values of the ranges", () =>
     { ...(SAMPLES[11] as Message & { type: "announce" }), set: [] },
     { ...(SAMPLES[6] as Message & { type: "report" }), epsilon: -1 },
     { ...(SAMPLES[6] as Message & { type: "report" }), epsilon: 0 },
+    { ...(SAMPLES[6] as Message & { type: "report" }), mae: -1 },
+    { ...(SAMPLES[6] as Message & { type: "report" }), mae: 0 },
+    { ...(SAMPLES[6] as Message & { type: "report" }), mae: 1e9 },
   ];
   for (const m of cases) assert.deepEqual(decodeMessage(encodeMessage(m), LIMIT), m);
 });
@@ -177,6 +180,9 @@ Deno.test("decodeMessage() rejects a field out of range, naming the message type
     ["model", "signature", "AB".repeat(64), /does not match/],
     ["report", "accuracy", -0.1, /outside/],
     ["report", "examples", 2.5, /not an integer/],
+    ["report", "mae", -2, /is -2, outside \[-1, 1000000000\]/],
+    ["report", "mae", -0.5, /is -0.5, outside \[0, 1000000000\]/],
+    ["report", "mae", 1e10, /outside/],
     ["done", "rounds", -1, /outside/],
     ["decrypt", "baseRound", -1, /outside/],
     ["decrypt", "count", 0, /outside/],

@@ -59,6 +59,7 @@ export const SAMPLES: readonly Message[] = [
     examples: 200,
     decryptSeconds: 0.125,
     epsilon: 1.5,
+    mae: 2.25,
   },
   { type: "done", rounds: 3 },
   {

@@ -480,6 +480,7 @@ Deno.test("the server answers every bad frame, hello and update with an error fr
           examples: 10,
           decryptSeconds: 0,
           epsilon: -1,
+          mae: -1,
         });
         assert.equal((await mallory.expect("done")).rounds, 9);
         alive();

@@ -222,8 +222,25 @@ Deno.test("aggregateEvaluate() weights by test examples", () => {
     loss: 1 - accuracy,
     accuracy,
     examples,
+    mae: NaN,
   });
   const e = s.aggregateEvaluate([report(1, 1), report(0.5, 3)]);
   assert.equal(e.accuracy, 0.625);
+  assert.ok(Number.isNaN(e.mae), "a classifier's evaluation has no MAE");
   assert.ok(Number.isNaN(s.aggregateEvaluate([]).accuracy));
+});
+
+Deno.test("aggregateEvaluate() weights a regression's MSE and MAE by test examples", () => {
+  const s = createFedAvg(OPTIONS, 2);
+  const report = (loss: number, mae: number, examples: number) => ({
+    loss,
+    accuracy: NaN,
+    examples,
+    mae,
+  });
+  const e = s.aggregateEvaluate([report(4, 2, 10), report(8, 3, 30)]);
+  assert.equal(e.loss, 7);
+  assert.equal(e.mae, 2.75);
+  assert.ok(Number.isNaN(e.accuracy), "a regression's evaluation has no accuracy");
+  assert.ok(Number.isNaN(s.aggregateEvaluate([]).mae));
 });

@@ -34,6 +34,8 @@ const COLORS = [
 let snapshot = { federation: null, phase: null, clients: [], rounds: [] };
 /** @type {{ metrics?: UPlotChart, phases?: UPlotChart, privacy?: UPlotChart }} */
 const charts = {};
+/** Whether the metrics chart was drawn for a regression (its series differ). */
+let chartedRegression = false;
 
 /**
  * @param {string} id
@@ -67,6 +69,27 @@ function fixed(n, digits) {
   return n === null || !Number.isFinite(n) ? "-" : n.toFixed(digits);
 }
 
+/**
+ * @param {number | null | undefined} n
+ * @returns {string}
+ */
+function precise(n) {
+  return n === null || n === undefined || !Number.isFinite(n) ? "-" : n.toPrecision(4);
+}
+
+/**
+ * A regression's metrics are its test MSE (the loss) and MAE, a classifier's
+ * its accuracy and loss. A report without the federation's facts goes by
+ * the rows: only a regression's carry an MAE.
+ *
+ * @returns {boolean}
+ */
+function regression() {
+  const task = snapshot.federation?.task;
+  if (task) return task === "regression";
+  return snapshot.rounds.some((r) => r.mae !== null && r.mae !== undefined);
+}
+
 /** @param {number} ms */
 function ago(ms) {
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
@@ -82,12 +105,12 @@ function rowCells(r) {
   const head = [String(r.round), String(r.clients)];
   if (r.status !== "ok") return [...head, r.status, ...Array(12).fill("-")];
   const s = r.seconds;
+  const metrics = regression()
+    ? [precise(r.loss), precise(r.mae)]
+    : [r.accuracy === null ? "-" : `${(r.accuracy * 100).toFixed(2)}%`, fixed(r.loss, 4)];
   return [
     ...head,
-    r.accuracy === null || snapshot.federation?.task === "regression"
-      ? "-"
-      : `${(r.accuracy * 100).toFixed(2)}%`,
-    fixed(r.loss, 4),
+    ...metrics,
     r.epsilon === null ? "-" : fixed(r.epsilon, 3),
     fixed(s.train, 1),
     fixed(s.encrypt, 2),
@@ -122,7 +145,7 @@ function renderFacts() {
     ...(f?.model
       ? [[
         "model",
-        `${f.model} (${f.task === "regression" ? "regression: loss is the test MSE" : f.task})`,
+        `${f.model} (${f.task === "regression" ? "regression: test MSE and MAE" : f.task})`,
       ]]
       : []),
     ["rounds closed", f ? `${closed} of ${f.rounds}` : String(closed)],
@@ -137,6 +160,9 @@ function renderFacts() {
 }
 
 function renderRounds() {
+  const [a, b] = regression() ? ["test MSE", "test MAE"] : ["accuracy", "loss"];
+  byId("metric-a").textContent = a;
+  byId("metric-b").textContent = b;
   const rows = snapshot.rounds.map((r) => {
     const tr = document.createElement("tr");
     tr.dataset.round = String(r.round);
@@ -192,6 +218,24 @@ function roundScale() {
 function chartOptions(which) {
   const width = Math.max(320, byId(`chart-${which}`).clientWidth || 600);
   const x = { label: "round", incrs: [1, 2, 5, 10, 20, 50, 100, 1000] };
+  if (which === "metrics" && regression()) {
+    return {
+      width,
+      height: 260,
+      scales: {
+        x: roundScale(),
+        mse: { range: (_u, _min, max) => [0, Math.max(0.1, max ?? 1)] },
+        mae: { range: (_u, _min, max) => [0, Math.max(0.1, max ?? 1)] },
+      },
+      series: [{ label: "round" }, series("test MSE", "mse", 0), series("test MAE", "mae", 1)],
+      axes: [x, { scale: "mse", label: "test MSE" }, {
+        scale: "mae",
+        label: "test MAE",
+        side: 1,
+        grid: { show: false },
+      }],
+    };
+  }
   if (which === "metrics") {
     return {
       width,
@@ -233,7 +277,7 @@ function chartData() {
   const ok = snapshot.rounds.filter((r) => r.status === "ok");
   const xs = ok.map((r) => r.round);
   return {
-    metrics: [
+    metrics: regression() ? [xs, ok.map((r) => r.loss), ok.map((r) => r.mae)] : [
       xs,
       ok.map((r) => (r.accuracy === null ? null : r.accuracy * 100)),
       ok.map((r) => r.loss),
@@ -245,6 +289,15 @@ function chartData() {
 
 function renderCharts() {
   const data = chartData();
+  if (charts.metrics && chartedRegression !== regression()) {
+    // The federation's task arrived after the first rows: draw the other series.
+    charts.metrics.destroy();
+    delete charts.metrics;
+  }
+  chartedRegression = regression();
+  byId("metrics-caption").textContent = chartedRegression
+    ? "Test MSE and MAE by round"
+    : "Accuracy and loss by round";
   for (const which of /** @type {const} */ (["metrics", "phases", "privacy"])) {
     const chart = charts[which];
     if (chart) chart.setData(data[which]);

@@ -102,3 +102,60 @@ Deno.test("a client that leaves ends a federation with too few clients left, in 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DP in shared-key mode with three clients: every client keeps its own budget, every round reports the worst", async () => {
+  const dir = await Deno.makeTempDir();
+  const fed = `${dir}/fed`;
+  const parties: Party[] = [];
+  try {
+    const budget = 4;
+    await smallFederation(fed, {
+      mode: "shared-key",
+      clients: 3,
+      rounds: 2,
+      dp: { epsilon: budget, delta: 1e-5, clipNorm: 1 },
+    });
+    const server = startParty("server", ["serve", "--bundle", `${fed}/server`, "--linger", "1"]);
+    parties.push(server);
+    for (let i = 1; i <= 3; i++) {
+      parties.push(
+        startParty(`client-${i}`, [
+          "client",
+          "--bundle",
+          `${fed}/client-${i}`,
+          ...QUICK_CLIENT_ARGS,
+        ]),
+      );
+    }
+    for (const p of parties) {
+      assert.equal((await p.done).code, 0, `${p.name}:\n${p.lines.join("\n")}`);
+    }
+    const history = JSON.parse(await Deno.readTextFile(`${fed}/server/history.json`));
+    assert.equal(history.length, 2);
+    for (const round of history) {
+      const byClient: Record<string, number> = round.epsilonByClient;
+      assert.deepEqual(Object.keys(byClient).sort(), ["client-1", "client-2", "client-3"]);
+      assert.equal(round.epsilon, Math.max(...Object.values(byClient)));
+      assert.ok(
+        round.epsilon > 0 && round.epsilon <= budget,
+        `round ${round.round}: ${round.epsilon}`,
+      );
+    }
+    assert.ok(history[1].epsilon > history[0].epsilon, "round 2 spends more");
+    // Each client planned its noise for both rounds: it spent close to, and never past, its budget.
+    for (let i = 1; i <= 3; i++) {
+      const { steps, limit } = await spent(fed, `client-${i}`);
+      assert.ok(steps > 0);
+      assert.equal(limit, budget);
+      assert.ok(history[1].epsilonByClient[`client-${i}`] > budget * 0.9);
+    }
+    const models = await Promise.all(
+      [1, 2, 3].map((i) => readModel(`${fed}/client-${i}/state/model.f32`)),
+    );
+    assert.deepEqual(models[1], models[0]);
+    assert.deepEqual(models[2], models[0]);
+  } finally {
+    await stopAll(parties);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -258,15 +258,57 @@ export function clippedGradientSum(
   clipNorm: number,
   mode: ForwardMode,
 ): ClippedSum {
+  let part = batch;
+  try {
+    for (;;) {
+      const r = clippedSumOnce(model, layers, part, clipNorm, mode);
+      if (r.finite) return r.result;
+      // An example whose gradient overflows (an extreme input, or a model
+      // crafted so that one record overflows) would turn the whole sum into
+      // NaN, and a NaN that appears only when one record is present tells
+      // that it is. Each such example contributes nothing instead: a choice
+      // made from that example alone, so the sum still moves by at most C
+      // per example.
+      const keep = r.norms.flatMap((n, i) => (Number.isFinite(n) ? [i] : []));
+      if (keep.length === 0) {
+        return { sum: new Float32Array(r.result.sum.length), loss: 0, hits: 0 };
+      }
+      const kept = tf.tidy(() => {
+        const idx = tf.tensor1d(keep, "int32");
+        return { x: tf.gather(part.x, idx), y: tf.gather(part.y, idx) };
+      });
+      if (part !== batch) tf.dispose([part.x, part.y]);
+      part = kept;
+    }
+  } finally {
+    if (part !== batch) tf.dispose([part.x, part.y]);
+  }
+}
+
+function clippedSumOnce(
+  model: Network,
+  layers: readonly ProbedLayer[],
+  batch: { x: tf.Tensor; y: tf.Tensor },
+  clipNorm: number,
+  mode: ForwardMode,
+): { result: ClippedSum; norms: number[]; finite: boolean } {
   const result = withGrads(model, layers, batch.x, batch.y, mode, (grads, norms, loss, out) => {
     const factors = clipFactors(norms, clipNorm);
     const sums = grads.flatMap((g) => g.weightedSum(factors)).map((t) => tf.reshape(t, [-1]));
-    return tf.concat([...sums, tf.stack([loss, hitCount(model.def.task, out, batch.y)])]);
+    return tf.concat([...sums, tf.stack([loss, hitCount(model.def.task, out, batch.y)]), norms]);
   });
   const values = result.dataSync() as Float32Array;
   result.dispose();
-  const n = values.length - 2;
-  return { sum: values.subarray(0, n), loss: values[n]!, hits: values[n + 1]! };
+  const count = batch.x.shape[0]!;
+  const n = values.length - 2 - count;
+  const sum = values.subarray(0, n);
+  let total = 0;
+  for (let j = 0; j < n; j++) total += sum[j]!;
+  return {
+    result: { sum, loss: values[n]!, hits: values[n + 1]! },
+    norms: Array.from(values.subarray(n + 2)),
+    finite: Number.isFinite(total),
+  };
 }
 
 /** What {@link perExampleGradients} gives. */

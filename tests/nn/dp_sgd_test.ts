@@ -244,6 +244,40 @@ Deno.test("trainLocal() with dp sums clipped gradients of batch-of-one passes an
   disposeNetwork(net);
 });
 
+Deno.test("trainLocal() with dp drops an example whose gradient overflows, and only that one", () => {
+  const clean = head(train, 6);
+  const size = clean.features.length / clean.count;
+  // Example 7 stands for one that overflows: its activations are infinite, its gradient NaN.
+  const features = new Float32Array((clean.count + 1) * size);
+  features.set(clean.features);
+  features.fill(Infinity, clean.count * size);
+  const poisoned: Examples = {
+    ...clean,
+    count: clean.count + 1,
+    features,
+    labels: Float32Array.from([...clean.labels, 3]),
+  };
+  const sums = [clean, poisoned].map((data) => {
+    const net = createMlp(8);
+    const seen: Float32Array[] = [];
+    trainLocal(net, data, {
+      seed: 1,
+      optimizer: "sgd",
+      dp: dpOptions({
+        noiseMultiplier: 1,
+        noise: spyNoise(seen),
+        sample: fixedBatch(Array.from({ length: data.count }, (_, i) => i)),
+      }),
+    });
+    assert.ok(getNetworkWeights(net).every(Number.isFinite), "the step stays finite");
+    disposeNetwork(net);
+    return seen[0]!;
+  });
+  assert.ok(sums[1]!.every(Number.isFinite));
+  const diff = maxAbsDiff(sums[1]!, Float64Array.from(sums[0]!));
+  assert.ok(diff <= 1e-6, `the others' clipped sum: max abs diff ${diff}`);
+});
+
 Deno.test("trainLocal() with dp, no noise, sampleRate 1 and a huge clipNorm takes the full-batch step", () => {
   // 600 records: the Poisson batch of all of them runs as two physical batches (512 + 88).
   for (

@@ -12,7 +12,7 @@
 import { FlheError } from "../util/error.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import type { Logger } from "../util/log.ts";
-import { noiseMultiplierFor, RdpAccountant, stepsPerEpoch } from "../dp/mod.ts";
+import { epsilonFor, noiseMultiplierFor, RdpAccountant, stepsPerEpoch } from "../dp/mod.ts";
 import type { FederationConfig } from "../federation/mod.ts";
 
 /** How this client trains under DP. */
@@ -128,27 +128,34 @@ export async function openPrivacyBudget(
   };
 }
 
-/** The plan: the noise that fits every planned round into the stricter budget. */
+/**
+ * The plan: the noise that fits every planned round into the stricter
+ * budget. With a fixed noise multiplier and no budget of the client's own,
+ * the budget is what the planned rounds spend at that noise: whatever a
+ * server does, a client never releases more than the federation planned.
+ */
 function makePlan(config: FederationConfig, trainCount: number, own: OwnBudget): PrivacyPlan {
   const dp = config.dp!;
   const sampleRate = Math.min(1, config.training.batchSize / Math.max(1, trainCount));
   const stepsPerRound = config.training.epochs * stepsPerEpoch(sampleRate);
-  const limit = Math.min(dp.epsilon ?? Infinity, own.epsilon ?? Infinity);
-  const noiseMultiplier = Number.isFinite(limit)
-    ? noiseMultiplierFor({
-      targetEpsilon: limit,
-      delta: dp.delta,
-      sampleRate,
-      steps: config.rounds * stepsPerRound,
-    }).noiseMultiplier
-    : dp.noiseMultiplier!;
+  const steps = config.rounds * stepsPerRound;
+  const budget = Math.min(dp.epsilon ?? Infinity, own.epsilon ?? Infinity);
+  const noiseMultiplier = Math.max(
+    Number.isFinite(budget)
+      ? noiseMultiplierFor({ targetEpsilon: budget, delta: dp.delta, sampleRate, steps })
+        .noiseMultiplier
+      : 0,
+    dp.noiseMultiplier ?? 0,
+  );
   return {
     sampleRate,
-    noiseMultiplier: Math.max(noiseMultiplier, dp.noiseMultiplier ?? 0),
+    noiseMultiplier,
     clipNorm: dp.clipNorm,
     delta: dp.delta,
     stepsPerRound,
-    limit,
+    limit: Number.isFinite(budget)
+      ? budget
+      : epsilonFor({ sampleRate, noiseMultiplier, steps }, dp.delta).epsilon,
   };
 }
 

@@ -55,6 +55,22 @@ Deno.test("a client never trains past its privacy budget: it leaves, and a resta
   }, { rounds: 2, dp: DP });
 });
 
+Deno.test("with a fixed noise multiplier, a client never trains past what the planned rounds spend", async () => {
+  await withFederation(2, async (f) => {
+    await trainAll(f, 1, 0, ["client-1"]);
+    await trainAll(f, 2, 0, ["client-1"]);
+    const one = f.peers.get("client-1")!;
+    one.send(fitMessage(3, 0));
+    const leave = await one.expect("leave");
+    assert.match(
+      leave.reason,
+      /round 3 would bring epsilon from [\d.]+ to [\d.]+, past this client's budget of [\d.]+/,
+    );
+    const { limit } = await spent(f.fed, "client-1");
+    assert.ok(limit !== null && limit > 0 && Number.isFinite(limit), `limit ${limit}`);
+  }, { rounds: 2, dp: { noiseMultiplier: 1, delta: 1e-5, clipNorm: 1 } });
+});
+
 Deno.test("a client that leaves ends a federation with too few clients left, in one line, and everyone exits cleanly", async () => {
   const dir = await Deno.makeTempDir();
   const fed = `${dir}/fed`;

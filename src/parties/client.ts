@@ -29,6 +29,7 @@ import { createTrainer, type Trainer } from "./trainer.ts";
 import { createClientStateStore, type HeldModel } from "./client_state.ts";
 import { type ContributionLedger, openLedger } from "./client_ledger.ts";
 import { openPrivacyBudget, type PrivacyBudget } from "./client_privacy.ts";
+import { lockStateDir } from "../util/state_lock.ts";
 import { trySend } from "./collect.ts";
 
 /** Options of {@linkcode runClient}. */
@@ -178,12 +179,14 @@ async function clientCrypto(
 export async function runClient(options: ClientOptions): Promise<ClientRound[]> {
   const { bundle, log } = options;
   const { id, shard, token } = checkClientBundle(bundle);
-  const store = createClientStateStore(`${bundle.dir}/state`, bundle.initialModel!);
-  let held = await store.load();
-  const ledger = await openLedger(`${bundle.dir}/state`);
-  const trainer = await startTrainer(options, shard);
+  const lock = await lockStateDir(`${bundle.dir}/state`, id);
+  let trainer: Awaited<ReturnType<typeof startTrainer>> | undefined;
   let crypto: ClientCrypto | undefined;
   try {
+    const store = createClientStateStore(`${bundle.dir}/state`, bundle.initialModel!);
+    let held = await store.load();
+    const ledger = await openLedger(`${bundle.dir}/state`);
+    trainer = await startTrainer(options, shard);
     log.info(
       `${id}: ${trainer.trainCount} training and ${trainer.testCount} test examples (${trainer.source}), ` +
         `model ${bundle.config.model.name} (${bundle.config.parameterCount} parameters), backend ${trainer.backend}`,
@@ -230,7 +233,8 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
     return rounds;
   } finally {
     crypto?.pool.close();
-    trainer.close();
+    trainer?.close();
+    lock.release();
   }
 }
 

@@ -35,6 +35,7 @@ import {
   saveOwnerState,
   seal,
 } from "./owner_state.ts";
+import { lockStateDir } from "../util/state_lock.ts";
 import { modelDigest } from "./model_digest.ts";
 
 /** Options of {@linkcode runOwnerService}. */
@@ -289,10 +290,15 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
   const { bundle, log } = options;
   const credentials = checkOwnerBundle(bundle);
   const { config, publicKey } = bundle;
+  // The record of what was decrypted is only as good as its single writer.
+  const lock = await lockStateDir(`${bundle.dir}/state`, "owner");
   const pool = await createPool({
     publicKey,
     secretKey: bundle.secretKey,
     workers: options.workers,
+  }).catch((e) => {
+    lock.release();
+    throw e;
   });
   const parts: OwnerParts = {
     bundle,
@@ -381,5 +387,6 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     return path;
   } finally {
     pool.close();
+    lock.release();
   }
 }

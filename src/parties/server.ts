@@ -206,7 +206,8 @@ export function createServer(parts: ServerParts): Server {
   const warnInvalid = rateLimitedWarn(log, 20);
   let state: ServerState = { closedRounds: 0, history: [], models: [] };
   let listener: Listener | undefined;
-  const recovered = Promise.withResolvers<void>();
+  // Admitted while the server recovers: welcomed, in order, once it has.
+  const awaitingWelcome: ConnectedClient[] = [];
   let recoveryDone = false;
   const loaded = parts.store.load().then((s) => {
     state = s;
@@ -223,7 +224,7 @@ export function createServer(parts: ServerParts): Server {
     // Rounds start only after recovery: until then nothing else is sent.
     onAdmit: (client) => {
       if (recoveryDone) welcome(state, parts.rounds, client);
-      else void recovered.promise.then(() => welcome(state, parts.rounds, client));
+      else awaitingWelcome.push(client);
     },
   });
   return {
@@ -252,7 +253,9 @@ export function createServer(parts: ServerParts): Server {
       await loaded;
       state = await recover(parts, state, observe);
       recoveryDone = true;
-      recovered.resolve();
+      // Synchronously, before the first round can send a fit: a client's
+      // first message is its welcome.
+      for (const client of awaitingWelcome.splice(0)) welcome(state, parts.rounds, client);
       if (state.closedRounds >= parts.rounds) {
         log.info(
           `all ${parts.rounds} rounds were already done; telling clients for ${

@@ -14,7 +14,7 @@ import {
   startParty,
   stopAll,
 } from "./harness.ts";
-import { restartClient, trainAll, withFederation } from "./attack_fixture.ts";
+import { restartClient, startClient, trainAll, withFederation } from "./attack_fixture.ts";
 import { fitMessage } from "./scripted_server.ts";
 
 const DP = { epsilon: 2, delta: 1e-5, clipNorm: 1 } as const;
@@ -52,6 +52,28 @@ Deno.test("a client never trains past its privacy budget: it leaves, and a resta
     again.send(fitMessage(4, 0));
     assert.match((await again.expect("leave")).reason, /past this client's budget/);
     assert.deepEqual(await spent(f.fed, "client-1"), after2);
+  }, { rounds: 2, dp: DP });
+});
+
+Deno.test("a second client process on the same bundle stops with one line; the first keeps its budget and goes on", async () => {
+  await withFederation(2, async (f) => {
+    await trainAll(f, 1, 0, ["client-1"]);
+    const before = await spent(f.fed, "client-1");
+    // A restarter that starts a new process before the old one died: the two
+    // would each charge the budget and the last write would hide the other's.
+    const second = startClient(f.fed, "client-1");
+    f.parties.push(second);
+    const status = await second.done;
+    assert.equal(status.code, 1, second.lines.join("\n"));
+    const line = second.lines.find((l) =>
+      /another client-1 process is using this state folder/.test(l)
+    );
+    assert.ok(line, second.lines.join("\n"));
+    assert.match(line, /client-1\/state: .*stop it first/);
+    assert.deepEqual(await spent(f.fed, "client-1"), before);
+    // The first goes on: it trains round 2 and charges it.
+    await trainAll(f, 2, 0, ["client-1"]);
+    assert.ok((await spent(f.fed, "client-1")).steps > before.steps);
   }, { rounds: 2, dp: DP });
 });
 

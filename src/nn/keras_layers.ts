@@ -116,6 +116,8 @@ function checkCommon(l: RawLayer, file: string): void {
       "bias_constraint",
       "beta_regularizer",
       "gamma_regularizer",
+      "beta_constraint",
+      "gamma_constraint",
     ]
   ) {
     if (c[key] !== undefined && c[key] !== null) {

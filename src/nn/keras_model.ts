@@ -58,9 +58,12 @@ export function parseKerasModel(value: unknown, file: string, taskHint?: Task): 
   const name = typeof (topology.config as Obj | undefined)?.name === "string"
     ? String((topology.config as Obj).name)
     : file;
+  // Layers first: an LSTM model's sequence input is refused naming the LSTM.
+  const rawBody = raw.filter((l) => l.className !== "InputLayer");
+  const layers = rawBody.map((l) => toLayer(l, file));
   const inputShape = findInputShape(raw, file);
-  const layers = raw.filter((l) => l.className !== "InputLayer").map((l) => toLayer(l, file));
   if (layers.length === 0) fail("the model has no layers");
+  checkNormAxes(rawBody, layers, inputShape.length, file);
   const { task, outputs, body } = outputTask(layers, file, taskHint);
   const manifest = value.weightsManifest === undefined
     ? undefined
@@ -156,6 +159,36 @@ function chain(layers: RawLayer[], config: Obj, file: string): RawLayer[] {
     );
   }
   return ordered;
+}
+
+/**
+ * A batch-norm layer normalizes its input's last (channel) axis: Keras
+ * writes it as -1 or as its index with the batch axis (1 after a Dense, 3
+ * after a Conv2D); any other axis is refused, not silently trained as the
+ * channel axis.
+ */
+function checkNormAxes(
+  raw: RawLayer[],
+  layers: LayerDef[],
+  inputRank: number,
+  file: string,
+): void {
+  let rank = inputRank;
+  layers.forEach((layer, i) => {
+    if (layer.kind === "batchNorm") {
+      const given = raw[i]!.config.axis;
+      const axis = Array.isArray(given) ? given[0] : given ?? -1;
+      if (axis !== -1 && axis !== rank) {
+        throw new FlheError(
+          "input",
+          `${file}: layer "${layer.name}" (BatchNormalization) normalizes axis ${axis}, not its input's last (channel) axis ${rank} (or -1), which is the only one flhe normalizes`,
+        );
+      }
+    }
+    if (layer.kind === "dense" || layer.kind === "flatten" || layer.kind === "globalAvgPool") {
+      rank = 1;
+    }
+  });
 }
 
 function shapeOf(v: unknown): number[] | undefined {

@@ -348,7 +348,9 @@ function batchNorm(
   const beta = layer.center ? vars[i++] : undefined;
   const movingMean = vars[i++]!;
   const movingVariance = vars[i]!;
-  if (!mode.training) {
+  // A frozen batch-norm layer runs in inference mode even in training, and
+  // its statistics stay as they are, as in Keras (TF 2 and Keras 3).
+  if (!mode.training || !layer.trainable) {
     return tf.batchNorm(x, movingMean, movingVariance, beta, gamma, layer.epsilon);
   }
   const axes = Array.from({ length: x.rank - 1 }, (_, k) => k);

@@ -9,9 +9,11 @@ import { chooseModel } from "../../src/parties/model_choice.ts";
 import { splitFile, writeSplit } from "../../src/parties/demo_data.ts";
 import { loadBundle } from "../../src/federation/bundle.ts";
 import { sha256Hex } from "../../src/util/hex.ts";
+import { converterJson, SMALL_CNN_WEIGHTS, writeSmallCnn } from "../nn/keras_fixtures.ts";
 import {
   freePort,
   type Party,
+  QUICK_CLIENT_ARGS,
   readModel,
   smallFederation,
   startParty,
@@ -74,28 +76,26 @@ async function penguinFederation(dir: string) {
 }
 
 /**
- * Runs `owner serve` (with the test file as its validation set), `serve` and
- * one client per share, as processes, to the end of the federation.
+ * Runs `owner serve`, `serve` and one client per bundle, as processes, to
+ * the end of the federation; `clientArgs(i)` gives client i's data options.
  */
-async function runTabular(
+async function runFederation(
   fed: string,
-  files: { clients: readonly DataSource[]; test: DataSource },
-  label: string,
+  ownerArgs: string[],
+  clients: number,
+  clientArgs: (i: number) => string[],
 ): Promise<{ history: RoundRecord[]; lines: Record<string, string[]> }> {
   const parties: Party[] = [];
   try {
-    parties.push(startParty("owner", [
-      ...["owner", "serve", "--bundle", `${fed}/owner`],
-      ...["--eval", files.test.path, "--label", label],
-    ]));
+    parties.push(startParty("owner", ["owner", "serve", "--bundle", `${fed}/owner`, ...ownerArgs]));
     const server = startParty("server", ["serve", "--bundle", `${fed}/server`, "--no-dashboard"]);
     parties.push(server);
-    files.clients.forEach((share, i) =>
-      parties.push(startParty(`client-${i + 1}`, [
-        ...["client", "--bundle", `${fed}/client-${i + 1}`, "--workers", "1"],
-        ...["--data", share.path, "--label", label, "--test", files.test.path],
-      ]))
-    );
+    for (let i = 1; i <= clients; i++) {
+      parties.push(startParty(`client-${i}`, [
+        ...["client", "--bundle", `${fed}/client-${i}`, "--workers", "1"],
+        ...clientArgs(i),
+      ]));
+    }
     assert.equal((await server.done).code, 0, server.lines.join("\n"));
     for (const p of parties) {
       assert.equal((await p.done).code, 0, `${p.name}:\n${p.lines.join("\n")}`);
@@ -107,6 +107,23 @@ async function runTabular(
   } finally {
     await stopAll(parties);
   }
+}
+
+/**
+ * Runs a federation on table shares: the owner with the test file as its
+ * validation set, each client on its share.
+ */
+function runTabular(
+  fed: string,
+  files: { clients: readonly DataSource[]; test: DataSource },
+  label: string,
+): Promise<{ history: RoundRecord[]; lines: Record<string, string[]> }> {
+  return runFederation(
+    fed,
+    ["--eval", files.test.path, "--label", label],
+    files.clients.length,
+    (i) => ["--data", files.clients[i - 1]!.path, "--label", label, "--test", files.test.path],
+  );
 }
 
 /** The owner's validation of each round, as `owner serve --eval` appends it. */
@@ -179,24 +196,23 @@ async function saveModel(
 
 /**
  * `flhe owner init --model FILE` as a process (2 clients, 2 rounds, a real
- * 2048-bit key), with the reference file and label given; returns its lines.
+ * 2048-bit key: the command line takes no smaller), with more options;
+ * returns its lines.
  */
-async function ownerInit(
-  fed: string,
-  model: string,
-  reference: DataSource,
-  label: string,
-  training: string[],
-): Promise<string[]> {
+async function ownerInit(fed: string, model: string, args: string[]): Promise<string[]> {
   const init = startParty("owner-init", [
     ...["owner", "init", "--dir", fed, "--clients", "2", "--rounds", "2", "--model", model],
-    ...["--reference", reference.path, "--label", label, "--scale", "standard"],
     ...["--server-url", `ws://127.0.0.1:${freePort()}`],
     ...["--owner-url", `ws://127.0.0.1:${freePort()}`],
-    ...training,
+    ...args,
   ]);
   assert.equal((await init.done).code, 0, init.lines.join("\n"));
   return init.lines;
+}
+
+/** `owner init`'s options for a reference file, its label and standard scaling. */
+function referenceArgs(reference: DataSource, label: string): string[] {
+  return ["--reference", reference.path, "--label", label, "--scale", "standard"];
 }
 
 /** The bundles of a federation agree on the model file, and federation.json records its SHA-256. */
@@ -227,7 +243,8 @@ Deno.test("a Sequential model saved by tfjs (model.json and weights.bin) federat
       `${dir}/penguin_model`,
     );
     const fed = `${dir}/fed`;
-    const init = await ownerInit(fed, saved.path, files.reference, "Species", [
+    const init = await ownerInit(fed, saved.path, [
+      ...referenceArgs(files.reference, "Species"),
       ...["--epochs", "5", "--batch-size", "16", "--optimizer", "adam", "--lr", "0.01"],
     ]);
     assert.ok(
@@ -272,7 +289,8 @@ Deno.test("a functional regression model saved by tfjs federates over HE; rounds
     const saved = await saveModel(tfl.model({ inputs: input, outputs: output }), `${dir}/mpg`);
     assert.equal(JSON.parse(await Deno.readTextFile(saved.path)).modelTopology.class_name, "Model");
     const fed = `${dir}/fed`;
-    await ownerInit(fed, saved.path, files.reference, "Miles_per_Gallon", [
+    await ownerInit(fed, saved.path, [
+      ...referenceArgs(files.reference, "Miles_per_Gallon"),
       ...["--epochs", "10", "--batch-size", "16", "--optimizer", "adam", "--lr", "0.1"],
     ]);
     await assertTopologyRecorded(fed);
@@ -314,6 +332,123 @@ Deno.test("a functional regression model saved by tfjs federates over HE; rounds
     assert.equal((await csv.done).code, 0);
     assert.deepEqual(csv.lines[0]!.split(",").slice(3, 6), ["accuracy", "loss", "mae"]);
     assert.equal(Number(csv.lines[2]!.split(",")[5]), history[1]!.mae);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Offsets of the small CNN's weights in the flat vector (the manifest's order). */
+function cnnOffset(name: string): number {
+  const i = SMALL_CNN_WEIGHTS.findIndex((w) => w.name === name);
+  assert.ok(i >= 0, name);
+  return SMALL_CNN_WEIGHTS.slice(0, i).reduce((s, w) => s + w.shape.reduce((a, b) => a * b), 0);
+}
+
+Deno.test("a hand-written converter-style functional CNN (Conv2D, BatchNormalization, MaxPooling2D, Flatten, Dropout) federates over HE on MNIST", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // As tensorflowjs_converter --input_format keras writes a Keras 2 functional model.
+    const saved = await writeSmallCnn(`${dir}/keras_cnn`, "Functional", 7);
+    const fed = `${dir}/fed`;
+    const init = await ownerInit(fed, saved.path, [
+      ...["--scale", "1/255", "--epochs", "2", "--optimizer", "adam", "--lr", "0.01"],
+    ]);
+    assert.ok(
+      init.some((l) =>
+        /model model\.json: multiclass, input 28x28x1, 6826 parameters, weights from the file/
+          .test(l)
+      ),
+      init.join("\n"),
+    );
+    await assertTopologyRecorded(fed);
+    const initial = await readModel(`${fed}/owner/model.f32`);
+    assert.deepEqual(initial, saved.weights, "the initial model is the .bin's weights");
+
+    // Each client trains on its share of the federation's (Dirichlet) partition of MNIST.
+    const { history, lines } = await runFederation(fed, [], 2, () => [...QUICK_CLIENT_ARGS]);
+    assert.deepEqual(history.map((r) => [r.round, r.participants.length]), [[1, 2], [2, 2]]);
+    // 10 classes: chance is 0.1.
+    assert.ok(history[1]!.accuracy > 0.3, `accuracy ${history.map((r) => r.accuracy)}`);
+    assert.ok(history.every((r) => Number.isFinite(r.loss) && r.mae === undefined));
+    const final = await readModel(`${fed}/owner/state/model-round-2.f32`);
+    assert.equal(final.length, 6826);
+    assert.ok(final.every(Number.isFinite) && final.some((w, i) => w !== initial[i]));
+    for (const c of ["client-1", "client-2"]) {
+      assert.deepEqual(await readModel(`${fed}/${c}/state/model.f32`), final, c);
+      assert.ok(
+        lines[c]!.some((l) => /round 2: global model test accuracy [\d.]+%/.test(l)),
+        lines[c]!.join("\n"),
+      );
+    }
+    // The batch-norm moving statistics are in the vector and were averaged
+    // with the rest: they left their initial 0 and 1. (A channel whose mean
+    // moves by less than a quantization step may stay at 0, as updates are
+    // rounded stochastically; a mean of ReLU outputs never goes below 0.)
+    const at = cnnOffset("batch_normalization/moving_mean");
+    const mean = final.subarray(at, at + 4);
+    const variance = final.subarray(at + 4, at + 8);
+    assert.deepEqual([...initial.subarray(at, at + 8)], [0, 0, 0, 0, 1, 1, 1, 1]);
+    assert.ok(mean.every((v) => v >= 0), `moving mean ${mean}`);
+    assert.ok(mean.filter((v) => v > 0).length >= 2, `moving mean ${mean}`);
+    assert.ok(variance.every((v) => v < 0.99 && v > 0), `moving variance ${variance}`);
+    // The trainable batch-norm and convolution weights moved too.
+    const gamma = cnnOffset("batch_normalization/gamma");
+    assert.ok(final.subarray(gamma, gamma + 4).some((v) => v !== 1));
+    assert.ok(final.subarray(0, 36).some((v, i) => v !== initial[i]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("owner init refuses an unsupported layer or a weights manifest that does not match, in one line, writing nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lstm = `${dir}/lstm/model.json`;
+    await Deno.mkdir(`${dir}/lstm`);
+    await Deno.writeTextFile(
+      lstm,
+      JSON.stringify(converterJson([
+        { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 10, 4] } },
+        { class_name: "LSTM", config: { name: "lstm", units: 8, return_sequences: false } },
+        { class_name: "Dense", config: { name: "out", units: 3, activation: "softmax" } },
+      ])),
+    );
+    const short = await writeSmallCnn(`${dir}/short`, "Functional", 1);
+    const bin = `${dir}/short/group1-shard1of1.bin`;
+    await Deno.writeFile(bin, (await Deno.readFile(bin)).subarray(0, 400));
+    const missing = await writeSmallCnn(`${dir}/missing`, "Functional", 1);
+    await Deno.remove(`${dir}/missing/group1-shard1of1.bin`);
+    const renamed = await writeSmallCnn(`${dir}/renamed`, "Sequential", 1);
+    const json = await Deno.readTextFile(renamed.path);
+    await Deno.writeTextFile(renamed.path, json.replace('"dense/bias"', '"dense/offset"'));
+    const cases: [string, RegExp][] = [
+      [
+        lstm,
+        /lstm\/model\.json: layer "lstm" has class LSTM, which flhe does not train \(supported: InputLayer, Dense, Conv2D/,
+      ],
+      [
+        short.path,
+        /short\/model\.json: weight files group1-shard1of1\.bin hold 400 bytes, the manifest's weights need 27304/,
+      ],
+      [
+        missing.path,
+        /missing\/model\.json: weight file .*missing\/group1-shard1of1\.bin cannot be read/,
+      ],
+      [renamed.path, /renamed\/model\.json: the weights manifest has no weight named dense\/bias/],
+    ];
+    const runs = cases.map(([model], i) =>
+      startParty("owner-init", [
+        ...["owner", "init", "--dir", `${dir}/fed-${i}`, "--model", model, "--scale", "1/255"],
+      ])
+    );
+    for (const [i, [, message]] of cases.entries()) {
+      const run = runs[i]!;
+      assert.equal((await run.done).code, 1, run.lines.join("\n"));
+      assert.equal(run.lines.length, 1, run.lines.join("\n"));
+      assert.match(run.lines[0]!, /^flhe owner init: /);
+      assert.match(run.lines[0]!, message);
+      await assert.rejects(() => Deno.stat(`${dir}/fed-${i}`), Deno.errors.NotFound);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

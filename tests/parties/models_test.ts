@@ -344,61 +344,63 @@ function cnnOffset(name: string): number {
   return SMALL_CNN_WEIGHTS.slice(0, i).reduce((s, w) => s + w.shape.reduce((a, b) => a * b), 0);
 }
 
-Deno.test("a hand-written converter-style functional CNN (Conv2D, BatchNormalization, MaxPooling2D, Flatten, Dropout) federates over HE on MNIST", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // As tensorflowjs_converter --input_format keras writes a Keras 2 functional model.
-    const saved = await writeSmallCnn(`${dir}/keras_cnn`, "Functional", 7);
-    const fed = `${dir}/fed`;
-    const init = await ownerInit(fed, saved.path, [
-      ...["--scale", "1/255", "--epochs", "2", "--optimizer", "adam", "--lr", "0.01"],
-    ]);
-    assert.ok(
-      init.some((l) =>
-        /model model\.json: multiclass, input 28x28x1, 6826 parameters, weights from the file/
-          .test(l)
-      ),
-      init.join("\n"),
-    );
-    await assertTopologyRecorded(fed);
-    const initial = await readModel(`${fed}/owner/model.f32`);
-    assert.deepEqual(initial, saved.weights, "the initial model is the .bin's weights");
-
-    // Each client trains on its share of the federation's (Dirichlet) partition of MNIST.
-    const { history, lines } = await runFederation(fed, [], 2, () => [...QUICK_CLIENT_ARGS]);
-    assert.deepEqual(history.map((r) => [r.round, r.participants.length]), [[1, 2], [2, 2]]);
-    // 10 classes: chance is 0.1.
-    assert.ok(history[1]!.accuracy > 0.3, `accuracy ${history.map((r) => r.accuracy)}`);
-    assert.ok(history.every((r) => Number.isFinite(r.loss) && r.mae === undefined));
-    const final = await readModel(`${fed}/owner/state/model-round-2.f32`);
-    assert.equal(final.length, 6826);
-    assert.ok(final.every(Number.isFinite) && final.some((w, i) => w !== initial[i]));
-    for (const c of ["client-1", "client-2"]) {
-      assert.deepEqual(await readModel(`${fed}/${c}/state/model.f32`), final, c);
+for (const kind of ["Functional", "Sequential"] as const) {
+  Deno.test(`a hand-written converter-style ${kind} CNN (Conv2D, BatchNormalization, MaxPooling2D, Flatten, Dropout) federates over HE on MNIST`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // As tensorflowjs_converter --input_format keras writes a Keras 2 model.
+      const saved = await writeSmallCnn(`${dir}/keras_cnn`, kind, 7);
+      const fed = `${dir}/fed`;
+      const init = await ownerInit(fed, saved.path, [
+        ...["--scale", "1/255", "--epochs", "2", "--optimizer", "adam", "--lr", "0.01"],
+      ]);
       assert.ok(
-        lines[c]!.some((l) => /round 2: global model test accuracy [\d.]+%/.test(l)),
-        lines[c]!.join("\n"),
+        init.some((l) =>
+          /model model\.json: multiclass, input 28x28x1, 6826 parameters, weights from the file/
+            .test(l)
+        ),
+        init.join("\n"),
       );
+      await assertTopologyRecorded(fed);
+      const initial = await readModel(`${fed}/owner/model.f32`);
+      assert.deepEqual(initial, saved.weights, "the initial model is the .bin's weights");
+
+      // Each client trains on its share of the federation's (Dirichlet) partition of MNIST.
+      const { history, lines } = await runFederation(fed, [], 2, () => [...QUICK_CLIENT_ARGS]);
+      assert.deepEqual(history.map((r) => [r.round, r.participants.length]), [[1, 2], [2, 2]]);
+      // 10 classes: chance is 0.1.
+      assert.ok(history[1]!.accuracy > 0.3, `accuracy ${history.map((r) => r.accuracy)}`);
+      assert.ok(history.every((r) => Number.isFinite(r.loss) && r.mae === undefined));
+      const final = await readModel(`${fed}/owner/state/model-round-2.f32`);
+      assert.equal(final.length, 6826);
+      assert.ok(final.every(Number.isFinite) && final.some((w, i) => w !== initial[i]));
+      for (const c of ["client-1", "client-2"]) {
+        assert.deepEqual(await readModel(`${fed}/${c}/state/model.f32`), final, c);
+        assert.ok(
+          lines[c]!.some((l) => /round 2: global model test accuracy [\d.]+%/.test(l)),
+          lines[c]!.join("\n"),
+        );
+      }
+      // The batch-norm moving statistics are in the vector and were averaged
+      // with the rest: they left their initial 0 and 1. (A channel whose mean
+      // moves by less than a quantization step may stay at 0, as updates are
+      // rounded stochastically; a mean of ReLU outputs never goes below 0.)
+      const at = cnnOffset("batch_normalization/moving_mean");
+      const mean = final.subarray(at, at + 4);
+      const variance = final.subarray(at + 4, at + 8);
+      assert.deepEqual([...initial.subarray(at, at + 8)], [0, 0, 0, 0, 1, 1, 1, 1]);
+      assert.ok(mean.every((v) => v >= 0), `moving mean ${mean}`);
+      assert.ok(mean.filter((v) => v > 0).length >= 2, `moving mean ${mean}`);
+      assert.ok(variance.every((v) => v < 0.99 && v > 0), `moving variance ${variance}`);
+      // The trainable batch-norm and convolution weights moved too.
+      const gamma = cnnOffset("batch_normalization/gamma");
+      assert.ok(final.subarray(gamma, gamma + 4).some((v) => v !== 1));
+      assert.ok(final.subarray(0, 36).some((v, i) => v !== initial[i]));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    // The batch-norm moving statistics are in the vector and were averaged
-    // with the rest: they left their initial 0 and 1. (A channel whose mean
-    // moves by less than a quantization step may stay at 0, as updates are
-    // rounded stochastically; a mean of ReLU outputs never goes below 0.)
-    const at = cnnOffset("batch_normalization/moving_mean");
-    const mean = final.subarray(at, at + 4);
-    const variance = final.subarray(at + 4, at + 8);
-    assert.deepEqual([...initial.subarray(at, at + 8)], [0, 0, 0, 0, 1, 1, 1, 1]);
-    assert.ok(mean.every((v) => v >= 0), `moving mean ${mean}`);
-    assert.ok(mean.filter((v) => v > 0).length >= 2, `moving mean ${mean}`);
-    assert.ok(variance.every((v) => v < 0.99 && v > 0), `moving variance ${variance}`);
-    // The trainable batch-norm and convolution weights moved too.
-    const gamma = cnnOffset("batch_normalization/gamma");
-    assert.ok(final.subarray(gamma, gamma + 4).some((v) => v !== 1));
-    assert.ok(final.subarray(0, 36).some((v, i) => v !== initial[i]));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("owner init refuses an unsupported layer or a weights manifest that does not match, in one line, writing nothing", async () => {
   const dir = await Deno.makeTempDir();

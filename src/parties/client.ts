@@ -198,6 +198,7 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       trainer.trainCount,
       { epsilon: options.dpEpsilon },
       log,
+      held.round,
     );
     crypto = await clientCrypto(bundle, options.workers);
     const contributor = createContributor({

@@ -58,15 +58,17 @@ export interface OwnBudget {
  * @param trainCount The client's training examples.
  * @param own The client's own, stricter budget.
  * @param log Progress lines.
+ * @param heldRound The round of the global model the client holds (0: the initial one).
  * @returns The budget.
  * @throws {FlheError} `usage` for an own budget in a federation without DP;
- *   `input` naming `privacy.json` if it is damaged.
+ *   `input` naming `privacy.json` if it is damaged, or missing from a client
+ *   that has already taken part (it would start from nothing spent).
  *
  * @example Usage
  * ```ts
  * import { openPrivacyBudget } from "./client_privacy.ts";
  * declare const config: import("../federation/mod.ts").FederationConfig;
- * const budget = await openPrivacyBudget("federation/client-1/state", config, 1000, {}, console);
+ * const budget = await openPrivacyBudget("federation/client-1/state", config, 1000, {}, console, 0);
  * ```
  */
 export async function openPrivacyBudget(
@@ -75,6 +77,7 @@ export async function openPrivacyBudget(
   trainCount: number,
   own: OwnBudget,
   log: Pick<Logger, "info">,
+  heldRound: number,
 ): Promise<PrivacyBudget | undefined> {
   const dp = config.dp;
   if (!dp) {
@@ -88,6 +91,13 @@ export async function openPrivacyBudget(
   }
   const path = `${dir}/privacy.json`;
   const saved = await readSaved(path);
+  if (!saved && (heldRound > 0 || await hasContributed(dir))) {
+    throw new FlheError(
+      "input",
+      `${path}: missing, but this client has already taken part (it holds the model of round ${heldRound} or has contributed); ` +
+        "this file is its spent privacy budget and it does not train without it (restore the state folder from a backup)",
+    );
+  }
   // A restart keeps the plan (the noise) and the spent budget; it may only tighten the limit.
   const plan = saved
     ? { ...saved.plan, limit: Math.min(saved.plan.limit, own.epsilon ?? Infinity) }
@@ -157,6 +167,15 @@ function makePlan(config: FederationConfig, trainCount: number, own: OwnBudget):
       ? budget
       : epsilonFor({ sampleRate, noiseMultiplier, steps }, dp.delta).epsilon,
   };
+}
+
+async function hasContributed(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(`${dir}/ledger`)) return true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return false;
 }
 
 async function readSaved(

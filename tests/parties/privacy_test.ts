@@ -197,3 +197,36 @@ Deno.test("DP in shared-key mode with three clients: every client keeps its own 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a client that has taken part does not start without its privacy.json", async () => {
+  const dir = await Deno.makeTempDir();
+  const fed = `${dir}/fed`;
+  const parties: Party[] = [];
+  try {
+    await smallFederation(fed, { rounds: 3, dp: DP });
+    parties.push(
+      startParty("owner", ["owner", "serve", "--bundle", `${fed}/owner`]),
+      startParty("server", ["serve", "--bundle", `${fed}/server`]),
+    );
+    const first = startClient(fed, "client-1");
+    parties.push(first, startClient(fed, "client-2"));
+    await parties[1]!.waitFor(/round 1 done/);
+    first.child.kill("SIGKILL");
+    await first.done;
+    await Deno.remove(`${fed}/client-1/state/privacy.json`);
+    const again = startClient(fed, "client-1");
+    parties.push(again);
+    assert.equal((await again.done).code, 1, again.lines.join("\n"));
+    assert.ok(
+      again.lines.some((l) =>
+        /privacy\.json: missing, but this client has already taken part .*restore the state folder/
+          .test(l)
+      ),
+      again.lines.join("\n"),
+    );
+    await assert.rejects(Deno.stat(`${fed}/client-1/state/privacy.json`), Deno.errors.NotFound);
+  } finally {
+    await stopAll(parties);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

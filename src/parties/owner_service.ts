@@ -270,6 +270,26 @@ async function serveServer(
   }
 }
 
+/** The owner's parts: its decryption pool and what its policy checks. */
+async function ownerParts(options: OwnerServiceOptions): Promise<OwnerParts> {
+  const { bundle } = options;
+  const { config, publicKey } = bundle;
+  return {
+    bundle,
+    pool: await createPool({ publicKey, secretKey: bundle.secretKey, workers: options.workers }),
+    log: options.log,
+    stateDir: `${bundle.dir}/state`,
+    onModel: options.onModel,
+    policy: {
+      config,
+      peers: bundle.peers,
+      publicKey,
+      count: updateCount(config),
+      weightCap: clientWeightCap(config),
+    },
+  };
+}
+
 /**
  * Runs the owner service until the server says the federation is done.
  *
@@ -292,28 +312,11 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
   const { config, publicKey } = bundle;
   // The record of what was decrypted is only as good as its single writer.
   const lock = await lockStateDir(`${bundle.dir}/state`, "owner");
-  const pool = await createPool({
-    publicKey,
-    secretKey: bundle.secretKey,
-    workers: options.workers,
-  }).catch((e) => {
+  const parts = await ownerParts(options).catch((e) => {
     lock.release();
     throw e;
   });
-  const parts: OwnerParts = {
-    bundle,
-    pool,
-    log,
-    stateDir: `${bundle.dir}/state`,
-    onModel: options.onModel,
-    policy: {
-      config,
-      peers: bundle.peers,
-      publicKey,
-      count: updateCount(config),
-      weightCap: clientWeightCap(config),
-    },
-  };
+  const { pool } = parts;
   const finished = Promise.withResolvers<void>();
   const warnInvalid = rateLimitedWarn(log, 20);
   const serial = createSerial();

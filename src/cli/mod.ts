@@ -57,12 +57,13 @@ export const commands: readonly Command[] = [
  * ```
  */
 export function programHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return `flhe: federated learning whose aggregation server only sees Paillier ciphertexts
 
 Usage: flhe <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(13)}${c.summary}`).join("\n")}
+${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join("\n")}
 
 Run 'flhe <command> --help' for a command's options.
 `;

@@ -293,7 +293,8 @@ Deno.test("flhe without a command, with --help, --version or an unknown command"
   const none = await flhe([]);
   assert.equal(none.code, 2);
   assert.match(none.stdout, /^flhe: federated learning/);
-  for (const c of commands) assert.ok(none.stdout.includes(`  ${c.name}`), c.name);
+  // Every name is followed by two spaces, then its summary.
+  for (const c of commands) assert.ok(none.stdout.includes(`  ${c.name}  `), c.name);
   assert.equal((await flhe(["--help"])).code, 0);
   const version = await flhe(["--version"]);
   assert.deepEqual([version.code, version.stdout], [0, "flhe 0.1.0\n"]);

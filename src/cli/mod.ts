@@ -25,12 +25,13 @@ import { clientKeygen } from "./client_keygen.ts";
 import { demo } from "./demo.ts";
 import { data } from "./data.ts";
 import { history } from "./history.ts";
+import { exportCommand } from "./export.ts";
+import { VERSION } from "./version.ts";
 
 export type { Command } from "./command.ts";
 export { type Io, STDIO } from "./output.ts";
 
-/** The program's version, printed by `flhe --version`. */
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.ts";
 
 /** Every command, in the order `flhe --help` lists them. */
 export const commands: readonly Command[] = [
@@ -43,6 +44,7 @@ export const commands: readonly Command[] = [
   demo,
   data,
   history,
+  exportCommand,
 ];
 
 /**
@@ -62,7 +64,7 @@ export function programHelp(): string {
 Usage: flhe <command> [options]
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(13)}${c.summary}`).join("\n")}
+${commands.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join("\n")}
 
 Run 'flhe <command> --help' for a command's options.
 `;

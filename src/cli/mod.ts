@@ -25,12 +25,13 @@ import { clientKeygen } from "./client_keygen.ts";
 import { demo } from "./demo.ts";
 import { data } from "./data.ts";
 import { history } from "./history.ts";
+import { exportCommand } from "./export.ts";
+import { VERSION } from "./version.ts";
 
 export type { Command } from "./command.ts";
 export { type Io, STDIO } from "./output.ts";
 
-/** The program's version, printed by `flhe --version`. */
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.ts";
 
 /** Every command, in the order `flhe --help` lists them. */
 export const commands: readonly Command[] = [
@@ -43,6 +44,7 @@ export const commands: readonly Command[] = [
   demo,
   data,
   history,
+  exportCommand,
 ];
 
 /**

@@ -126,6 +126,40 @@ export function networkScaling(model: ModelConfig): Scaling {
 }
 
 /**
+ * Reads a bundle's `model.json` and checks it against the digest that
+ * `federation.json` records.
+ *
+ * @param dir The bundle folder.
+ * @param model The model configuration.
+ * @returns The parsed JSON, or `undefined` for a federation without a
+ *   topology digest (LeNet-5, from before models were a choice).
+ * @throws {FlheError} `input` if the file is missing or not JSON, `auth` if
+ *   its digest differs.
+ * @example
+ * ```ts
+ * const json = await readBundleTopology("federation/client-1", config.model);
+ * ```
+ */
+export async function readBundleTopology(dir: string, model: ModelConfig): Promise<unknown> {
+  if (model.topologySha256 === undefined) return undefined;
+  const path = `${dir}/${MODEL_FILE}`;
+  const bytes = await Deno.readFile(path).catch(() => {
+    throw new FlheError("input", `${path}: missing; every bundle holds the model's topology`);
+  });
+  if (await sha256Hex(bytes) !== model.topologySha256) {
+    throw new FlheError(
+      "auth",
+      `${path}: sha256 does not match field "model.topologySha256" of federation.json`,
+    );
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new FlheError("input", `${path}: not JSON (${(e as Error).message})`);
+  }
+}
+
+/**
  * Reads and checks a bundle's `model.json`: its digest against
  * `topologySha256`, and the model it describes against the configuration
  * (parameter count, task, input shape, outputs). A federation without a
@@ -147,25 +181,8 @@ export async function loadBundleModel(
   parameters: number,
 ): Promise<ModelDef> {
   const path = `${dir}/${MODEL_FILE}`;
-  let def = LENET_DEF;
-  if (model.topologySha256 !== undefined) {
-    const bytes = await Deno.readFile(path).catch(() => {
-      throw new FlheError("input", `${path}: missing; every bundle holds the model's topology`);
-    });
-    if (await sha256Hex(bytes) !== model.topologySha256) {
-      throw new FlheError(
-        "auth",
-        `${path}: sha256 does not match field "model.topologySha256" of federation.json`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(bytes));
-    } catch (e) {
-      throw new FlheError("input", `${path}: not JSON (${(e as Error).message})`);
-    }
-    def = parseKerasModel(json, path, model.task).def;
-  }
+  const json = await readBundleTopology(dir, model);
+  const def = json === undefined ? LENET_DEF : parseKerasModel(json, path, model.task).def;
   const differs = (what: string, file: unknown, config: unknown): never => {
     throw new FlheError(
       "input",

@@ -77,6 +77,11 @@ export {
 } from "./keras_model.ts";
 export { manifestPaths, weightsFromManifest, weightsManifest } from "./keras_weights.ts";
 export {
+  type LayersModelFiles,
+  layersModelFiles,
+  type LayersModelOptions,
+} from "./keras_export.ts";
+export {
   BUILTIN_MODELS,
   type BuiltinName,
   type BuiltinOptions,

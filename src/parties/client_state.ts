@@ -10,6 +10,9 @@
 import { FlheError } from "../util/error.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 
+/** The file of the client's state: the round (uint32, big-endian), then the model. */
+const CLIENT_STATE_FILE = "client-state.bin";
+
 /** The global model a client holds. */
 export interface HeldModel {
   /** The round it belongs to (0: the initial model). */
@@ -31,6 +34,42 @@ export interface ClientStateStore {
 }
 
 /**
+ * Reads the model a client holds from its state folder, without creating
+ * anything.
+ *
+ * @param dir The client's state folder.
+ * @param count The model's parameter count.
+ * @returns The model and its round, or `undefined` if the client never saved one.
+ * @throws {FlheError} `input` naming the file if it cannot be read or has the wrong size.
+ * @example
+ * ```ts
+ * import { readClientState } from "./client_state.ts";
+ * const held = await readClientState("federation/client-1/state", 131);
+ * ```
+ */
+export async function readClientState(
+  dir: string,
+  count: number,
+): Promise<HeldModel | undefined> {
+  const path = `${dir}/${CLIENT_STATE_FILE}`;
+  const saved = await Deno.readFile(path).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new FlheError("input", `${path}: cannot read (${(e as Error).message})`);
+  });
+  if (!saved) return undefined;
+  if (saved.length !== 4 + count * 4) {
+    throw new FlheError(
+      "input",
+      `${path}: ${saved.length} bytes, expected ${
+        4 + count * 4
+      }; restore it from a backup, or move it away to start from the initial model (the contribution ledger still holds)`,
+    );
+  }
+  const round = new DataView(saved.buffer, saved.byteOffset).getUint32(0);
+  return { round, weights: new Float32Array(saved.slice(4).buffer) };
+}
+
+/**
  * Creates the store in `dir` (created private if missing).
  *
  * @param dir The client's state folder.
@@ -45,26 +84,12 @@ export interface ClientStateStore {
  * ```
  */
 export function createClientStateStore(dir: string, initial: Float32Array): ClientStateStore {
-  const path = `${dir}/client-state.bin`;
+  const path = `${dir}/${CLIENT_STATE_FILE}`;
   const count = initial.length;
   return {
     async load() {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      const saved = await Deno.readFile(path).catch((e) => {
-        if (e instanceof Deno.errors.NotFound) return undefined;
-        throw new FlheError("input", `${path}: cannot read (${(e as Error).message})`);
-      });
-      if (!saved) return { round: 0, weights: Float32Array.from(initial) };
-      if (saved.length !== 4 + count * 4) {
-        throw new FlheError(
-          "input",
-          `${path}: ${saved.length} bytes, expected ${
-            4 + count * 4
-          }; restore it from a backup, or move it away to start from the initial model (the contribution ledger still holds)`,
-        );
-      }
-      const round = new DataView(saved.buffer).getUint32(0);
-      return { round, weights: new Float32Array(saved.buffer.slice(4)) };
+      return await readClientState(dir, count) ?? { round: 0, weights: Float32Array.from(initial) };
     },
     async save(model) {
       const w = model.weights;

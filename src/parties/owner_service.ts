@@ -30,6 +30,7 @@ import { checkDecryptRequest } from "./owner_policy.ts";
 import { trySend } from "./collect.ts";
 import {
   loadOwnerState,
+  modelRoundPath,
   type OwnerParts,
   type OwnerState,
   saveOwnerState,
@@ -156,7 +157,7 @@ async function decryptAndSeal(
   const next = applyUpdate(state.model, mean);
   const answer = await seal(parts, m.round, next);
   await writeFileAtomic(
-    `${parts.stateDir}/model-round-${m.round}.f32`,
+    modelRoundPath(parts.stateDir, m.round),
     new Uint8Array(next.buffer),
     0o600,
   );
@@ -384,7 +385,7 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       await listener.close();
     }
     const path = state.modelRound > 0
-      ? `${parts.stateDir}/model-round-${state.modelRound}.f32`
+      ? modelRoundPath(parts.stateDir, state.modelRound)
       : `${bundle.dir}/model.f32`;
     log.info(`federation done; the model of round ${state.modelRound} is in ${path}`);
     return path;

@@ -44,24 +44,55 @@ export interface OwnerParts {
   readonly onModel?: (round: number, model: Float32Array) => void;
 }
 
-export async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
-  const { bundle, stateDir } = parts;
-  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+/** What `owner.json` records. */
+export interface OwnerRecord {
+  /** The last round decided (decrypted or burned). */
+  readonly round: number;
+  /** The round of the latest model (0: the initial model). */
+  readonly modelRound: number;
+  /** Digest of the request being decrypted, if any. */
+  readonly pending?: string;
+}
+
+/**
+ * The file of the model after a decrypted round. The owner keeps every
+ * round's model.
+ *
+ * @param stateDir The owner's state folder.
+ * @param round The round.
+ * @returns `STATE/model-round-R.f32`.
+ * @example
+ * ```ts
+ * modelRoundPath("federation/owner/state", 3); // "federation/owner/state/model-round-3.f32"
+ * ```
+ */
+export function modelRoundPath(stateDir: string, round: number): string {
+  return `${stateDir}/model-round-${round}.f32`;
+}
+
+/**
+ * Reads the owner's record of its decisions, `STATE/owner.json`.
+ *
+ * @param stateDir The owner's state folder.
+ * @returns The record, or `undefined` if the owner never decided a round.
+ * @throws {FlheError} `input` naming the file if it cannot be read or parsed.
+ * @example
+ * ```ts
+ * const record = await readOwnerRecord("federation/owner/state");
+ * ```
+ */
+export async function readOwnerRecord(stateDir: string): Promise<OwnerRecord | undefined> {
   const statePath = `${stateDir}/owner.json`;
   const text = await Deno.readTextFile(statePath).catch((e) => {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new FlheError("input", `${statePath}: cannot read (${(e as Error).message})`);
   });
-  const initial = Float32Array.from(bundle.initialModel!);
-  if (text === undefined) return { round: 0, model: initial, modelRound: 0 };
-  let round: number;
-  let modelRound: number;
-  let pending: string | undefined;
+  if (text === undefined) return undefined;
   try {
     const f = new JsonFields(statePath, JSON.parse(text));
-    round = f.number("round", 0, 1_000_000);
-    modelRound = f.number("modelRound", 0, round);
-    pending = f.optionalString("pending", /^[0-9a-f]{64}$/);
+    const round = f.number("round", 0, 1_000_000);
+    const modelRound = f.number("modelRound", 0, round);
+    return { round, modelRound, pending: f.optionalString("pending", /^[0-9a-f]{64}$/) };
   } catch (e) {
     throw new FlheError(
       "input",
@@ -70,8 +101,17 @@ export async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
       }; this file is the owner's record of the rounds it decrypted, and the owner does not decrypt without it (restore the state folder from a backup)`,
     );
   }
+}
+
+export async function loadOwnerState(parts: OwnerParts): Promise<OwnerState> {
+  const { bundle, stateDir } = parts;
+  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const initial = Float32Array.from(bundle.initialModel!);
+  const record = await readOwnerRecord(stateDir);
+  if (record === undefined) return { round: 0, model: initial, modelRound: 0 };
+  const { round, modelRound, pending } = record;
   if (modelRound === 0) return { round, model: initial, modelRound, pending };
-  const modelPath = `${stateDir}/model-round-${modelRound}.f32`;
+  const modelPath = modelRoundPath(stateDir, modelRound);
   const bytes = await Deno.readFile(modelPath).catch(() => new Uint8Array(0));
   if (bytes.length !== bundle.config.parameterCount * 4) {
     throw new FlheError(

@@ -99,8 +99,16 @@ export async function openPrivacyBudget(
     );
   }
   // A restart keeps the plan (the noise) and the spent budget; it may only tighten the limit.
+  // A plan saved without a limit (a fixed noise multiplier, before such plans
+  // had one) gets what its planned rounds spend.
   const plan = saved
-    ? { ...saved.plan, limit: Math.min(saved.plan.limit, own.epsilon ?? Infinity) }
+    ? {
+      ...saved.plan,
+      limit: Math.min(
+        Number.isFinite(saved.plan.limit) ? saved.plan.limit : plannedEpsilon(saved.plan, config),
+        own.epsilon ?? Infinity,
+      ),
+    }
     : makePlan(config, trainCount, own);
   const accountant = saved?.accountant ?? new RdpAccountant();
   const save = () =>
@@ -157,16 +165,21 @@ function makePlan(config: FederationConfig, trainCount: number, own: OwnBudget):
       : 0,
     dp.noiseMultiplier ?? 0,
   );
-  return {
+  const plan = {
     sampleRate,
     noiseMultiplier,
     clipNorm: dp.clipNorm,
     delta: dp.delta,
     stepsPerRound,
-    limit: Number.isFinite(budget)
-      ? budget
-      : epsilonFor({ sampleRate, noiseMultiplier, steps }, dp.delta).epsilon,
   };
+  return { ...plan, limit: Number.isFinite(budget) ? budget : plannedEpsilon(plan, config) };
+}
+
+/** What every planned round spends with a plan's noise. */
+function plannedEpsilon(plan: Omit<PrivacyPlan, "limit">, config: FederationConfig): number {
+  const { sampleRate, noiseMultiplier, stepsPerRound, delta } = plan;
+  return epsilonFor({ sampleRate, noiseMultiplier, steps: config.rounds * stepsPerRound }, delta)
+    .epsilon;
 }
 
 async function hasContributed(dir: string): Promise<boolean> {

@@ -90,6 +90,16 @@ Deno.test("with a fixed noise multiplier, a client never trains past what the pl
     );
     const { limit } = await spent(f.fed, "client-1");
     assert.ok(limit !== null && limit > 0 && Number.isFinite(limit), `limit ${limit}`);
+    // A plan saved without a limit (as fixed-noise plans once were) gets the same one on restart.
+    const file = `${f.fed}/client-1/state/privacy.json`;
+    const saved = JSON.parse(await Deno.readTextFile(file));
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ ...saved, plan: { ...saved.plan, limit: null } }),
+    );
+    const again = await restartClient(f, "client-1");
+    again.send(fitMessage(4, 0));
+    assert.match((await again.expect("leave")).reason, /past this client's budget/);
   }, { rounds: 2, dp: { noiseMultiplier: 1, delta: 1e-5, clipNorm: 1 } });
 });
 

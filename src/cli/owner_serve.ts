@@ -11,9 +11,17 @@ import { createOwnerEvaluator, type OwnerEvaluator } from "../parties/owner_eval
 import { dataSource, FILE_READING_OPTIONS } from "./data_options.ts";
 import { runOwnerService } from "../parties/owner_service.ts";
 import { type Command, defineCommand } from "./command.ts";
-import { path } from "./option_kinds.ts";
+import { number, path } from "./option_kinds.ts";
+import * as rules from "../federation/rules.ts";
 import { bindAddress, readTls } from "./tls_files.ts";
-import { hostOption, portOption, TLS_CERT, TLS_KEY, workersOption } from "./shared_options.ts";
+import {
+  hostOption,
+  MAX_WAIT_SECONDS,
+  portOption,
+  TLS_CERT,
+  TLS_KEY,
+  workersOption,
+} from "./shared_options.ts";
 
 /** `flhe owner serve`. */
 export const ownerServe: Command = defineCommand({
@@ -24,8 +32,10 @@ Runs the model owner's decryption service (owner mode): the only holder of
 the secret key. The server forwards each round's encrypted aggregate; the
 owner decrypts it once per round, only if at least the minimum number of
 clients contributed, and returns the new global model sealed with AES-GCM
-under the group key that only the owner and the clients hold. Exits after the
-last round, leaving the final model in BUNDLE/state/.
+under the group key that only the owner and the clients hold. Exits when the
+server says the federation is done, leaving the final model in BUNDLE/state/;
+an owner that has decided every round and has no server for --linger seconds
+exits too.
 
 With --eval PATH the owner evaluates each round's model on a validation set
 only it holds (checked against the model before the service starts).`,
@@ -34,6 +44,13 @@ only it holds (checked against the model before the service starts).`,
     host: hostOption("ownerUrl", "address to bind"),
     port: portOption("ownerUrl"),
     workers: workersOption("decryption workers"),
+    linger: number({
+      placeholder: "SECONDS",
+      help: "once every round is decided, exit after this long without a server " +
+        "(a restarted server recovers the last model from the owner within it)",
+      range: rules.reals(0, MAX_WAIT_SECONDS),
+      default: 30,
+    }),
     "tls-cert": TLS_CERT,
     "tls-key": TLS_KEY,
     eval: path({
@@ -65,7 +82,14 @@ only it holds (checked against the model before the service starts).`,
 /** Runs the decryption service, handing each round's model to the evaluator. */
 async function serve(
   bundle: Bundle,
-  v: { host?: string; port?: number; workers?: number; "tls-cert"?: string; "tls-key"?: string },
+  v: {
+    host?: string;
+    port?: number;
+    workers?: number;
+    linger: number;
+    "tls-cert"?: string;
+    "tls-key"?: string;
+  },
   log: Logger,
   evaluator?: OwnerEvaluator,
 ): Promise<void> {
@@ -74,6 +98,7 @@ async function serve(
     bundle,
     ...bindAddress({ host: v.host, port: v.port }, bundle.config.ownerUrl),
     workers: v.workers,
+    lingerMs: v.linger * 1000,
     tls: await readTls({ cert: v["tls-cert"], key: v["tls-key"] }, bundle.dir),
     log,
   });

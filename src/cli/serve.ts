@@ -61,8 +61,8 @@ the token in the URL the server prints once.`,
     }),
     linger: number({
       placeholder: "SECONDS",
-      help:
-        "after the last round, stay this long to tell reconnecting clients the federation is done",
+      help: "after the last round, stay up to this long for clients not yet told the " +
+        "federation is done (a client restarted late gets the final model)",
       range: rules.reals(0, MAX_WAIT_SECONDS),
       default: 30,
     }),

@@ -36,6 +36,9 @@ export interface OwnerLinkOptions {
 /** How long the owner may take for one decryption before the link is renewed. */
 const DECRYPT_TIMEOUT_MS = 600_000;
 
+/** How long a finished server tries to reach a restarted owner to say done. */
+const DONE_DEADLINE_MS = 15_000;
+
 /** Opens a connection to the owner and says hello as the server. */
 async function hello(
   options: OwnerLinkOptions,
@@ -109,7 +112,7 @@ export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
   /** Rounds the owner has decided, from its last welcome. */
   let ownerRounds = 0;
 
-  const open = async (): Promise<Channel> => {
+  const open = async (deadlineMs?: number): Promise<Channel> => {
     if (channel && !channel.isClosed) return channel;
     channel = await retry(async () => {
       const { ch, completedRounds } = await hello(options);
@@ -118,6 +121,7 @@ export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
     }, {
       initialDelayMs: 250,
       maxDelayMs: 10_000,
+      deadlineMs,
       isFatal: (e) => e instanceof FlheError && e.code === "auth",
       onRetry: (e, n, delayMs) =>
         log.warn(
@@ -160,11 +164,19 @@ export function createOwnerFinisher(options: OwnerLinkOptions): Finisher {
       }
     },
     async close() {
-      if (channel && !channel.isClosed) {
-        trySend(channel, { type: "done", rounds: options.rounds });
-        await new Promise((r) => setTimeout(r, 100));
-        channel.close("server done");
+      if (!channel) return;
+      // An owner killed and restarted since the last answer waits for this word.
+      const ch = await open(DONE_DEADLINE_MS).catch(() => undefined);
+      if (!ch) {
+        log.warn(
+          "could not reach the owner service to say the federation is done; " +
+            "once every round is decided it stops after its --linger",
+        );
+        return;
       }
+      trySend(ch, { type: "done", rounds: options.rounds });
+      await new Promise((r) => setTimeout(r, 100));
+      ch.close("server done");
     },
   };
 }

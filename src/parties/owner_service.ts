@@ -38,6 +38,7 @@ import {
 } from "./owner_state.ts";
 import { lockStateDir } from "../util/state_lock.ts";
 import { modelDigest } from "./model_digest.ts";
+import { createLinger, type Linger } from "./owner_linger.ts";
 
 /** Options of {@linkcode runOwnerService}. */
 export interface OwnerServiceOptions {
@@ -57,6 +58,11 @@ export interface OwnerServiceOptions {
   readonly onListen?: (port: number) => void;
   /** Called with each round's new global model (e.g. the owner's validation, `--eval`). */
   readonly onModel?: (round: number, model: Float32Array) => void;
+  /**
+   * How long an owner that decided every round waits without a server
+   * before it exits (default 30 s): the server that would say done may be gone.
+   */
+  readonly lingerMs?: number;
 }
 
 function checkOwnerBundle(bundle: Bundle): OwnerCredentials {
@@ -317,58 +323,25 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     lock.release();
     throw e;
   });
-  const { pool } = parts;
-  const finished = Promise.withResolvers<void>();
-  const warnInvalid = rateLimitedWarn(log, 20);
-  const serial = createSerial();
-  let current: Channel | undefined;
   try {
     const state = await loadOwnerState(parts);
-    const onChannel = async (channel: Channel) => {
-      const hello = await receiveHello(channel, "server", log);
-      if (!hello) return;
-      if (
-        !(await tokenMatches(
-          hello.token,
-          credentials.serverTokenSha256,
-        ))
-      ) {
-        return refusePeer(channel, log, "auth", "wrong server token");
-      }
-      if (hello.fingerprint !== config.fingerprint) {
-        return refusePeer(channel, log, "auth", "public key fingerprint differs");
-      }
-      if (current && !current.isClosed) {
-        // Only a server with the token gets here: a new one is a restart, and the
-        // old connection may be half-open. Its answer in flight goes to the new one.
-        log.info("a new server connection replaces the previous one");
-        current.close("replaced by a new server connection");
-      }
-      current = channel;
-      channel.authenticate({
-        maxMessageBytes: 70_000,
-        byType: { decrypt: maxSetFrameBytes(config, publicKey) },
-      });
-      trySend(channel, {
-        type: "welcome",
-        id: "server",
-        completedRounds: state.round,
-        rounds: config.rounds,
-      });
-      log.info(`server connected from ${channel.peer}`);
-      try {
-        if (await serveServer(parts, state, channel, serial) === "done") finished.resolve();
-      } finally {
-        if (current === channel) current = undefined;
-      }
-    };
+    const finished = Promise.withResolvers<void>();
+    const linger = createLinger({
+      state,
+      rounds: config.rounds,
+      lingerMs: options.lingerMs ?? 30_000,
+      log,
+      end: finished.resolve,
+    });
+    const admit = createServerDoor(parts, state, credentials, linger, finished.resolve);
+    const warnInvalid = rateLimitedWarn(log, 20);
     const listener = await listen({
       hostname: options.hostname,
       port: options.port,
       maxFrameBytes: maxSetFrameBytes(config, publicKey),
       cert: options.tls?.cert,
       key: options.tls?.key,
-      onChannel: (ch) => void onChannel(ch),
+      onChannel: (ch) => void admit(ch),
       onWarning: (m) => log.warn(m),
       onInvalid: (peer, e) => warnInvalid(`rejected a frame from ${peer}: ${e.message}`),
     });
@@ -376,12 +349,14 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
       `decryption service on ${
         options.tls ? "wss" : "ws"
       }://${listener.hostname}:${listener.port} ` +
-        `(key ${config.fingerprint.slice(0, 16)}..., ${pool.workers} workers)`,
+        `(key ${config.fingerprint.slice(0, 16)}..., ${parts.pool.workers} workers)`,
     );
     options.onListen?.(listener.port);
+    linger.arm();
     try {
       await finished.promise;
     } finally {
+      linger.disarm();
       await listener.close();
     }
     const path = state.modelRound > 0
@@ -390,7 +365,60 @@ export async function runOwnerService(options: OwnerServiceOptions): Promise<str
     log.info(`federation done; the model of round ${state.modelRound} is in ${path}`);
     return path;
   } finally {
-    pool.close();
+    parts.pool.close();
     lock.release();
   }
+}
+
+/**
+ * Admits one server connection at a time: hello, token and key checked, then
+ * served until it closes (the linger starts again) or says done (`end`).
+ */
+function createServerDoor(
+  parts: OwnerParts,
+  state: OwnerState,
+  credentials: OwnerCredentials,
+  linger: Linger,
+  end: () => void,
+): (channel: Channel) => Promise<void> {
+  const { log, bundle: { config, publicKey } } = parts;
+  const serial = createSerial();
+  let current: Channel | undefined;
+  return async (channel) => {
+    const hello = await receiveHello(channel, "server", log);
+    if (!hello) return;
+    if (!(await tokenMatches(hello.token, credentials.serverTokenSha256))) {
+      return refusePeer(channel, log, "auth", "wrong server token");
+    }
+    if (hello.fingerprint !== config.fingerprint) {
+      return refusePeer(channel, log, "auth", "public key fingerprint differs");
+    }
+    if (current && !current.isClosed) {
+      // Only a server with the token gets here: a new one is a restart, and the
+      // old connection may be half-open. Its answer in flight goes to the new one.
+      log.info("a new server connection replaces the previous one");
+      current.close("replaced by a new server connection");
+    }
+    current = channel;
+    linger.disarm();
+    channel.authenticate({
+      maxMessageBytes: 70_000,
+      byType: { decrypt: maxSetFrameBytes(config, publicKey) },
+    });
+    trySend(channel, {
+      type: "welcome",
+      id: "server",
+      completedRounds: state.round,
+      rounds: config.rounds,
+    });
+    log.info(`server connected from ${channel.peer}`);
+    let ended: "done" | "closed" = "closed";
+    try {
+      ended = await serveServer(parts, state, channel, serial);
+    } finally {
+      if (current === channel) current = undefined;
+      if (!current && ended === "closed") linger.arm();
+    }
+    if (ended === "done") end();
+  };
 }

@@ -170,6 +170,30 @@ function welcome(state: ServerState, rounds: number, client: ConnectedClient): v
   catchUp(state, rounds, client);
 }
 
+/**
+ * Stays up to `lingerMs` for the clients of the federation not yet told
+ * "done" (and not gone for good): one killed during the last round and
+ * restarted gets the final model and the word instead of a closed port.
+ */
+async function lingerForLateClients(
+  parts: ServerParts,
+  clients: ClientRegistry,
+  toldDone: ReadonlySet<string>,
+): Promise<void> {
+  const late = () =>
+    parts.credentials.clients.map((c) => c.id).filter((id) =>
+      !toldDone.has(id) && !clients.departed().has(id)
+    );
+  if (parts.lingerMs <= 0 || late().length === 0) return;
+  parts.log.info(
+    `waiting up to ${parts.lingerMs / 1000} s to tell ${late().join(", ")} the federation is done`,
+  );
+  const until = Date.now() + parts.lingerMs;
+  while (late().length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function logRound(log: Logger, r: RoundRecord): void {
   const metrics = r.mae === undefined
     ? `accuracy ${(r.accuracy * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)}`
@@ -209,6 +233,11 @@ export function createServer(parts: ServerParts): Server {
   // Admitted while the server recovers: welcomed, in order, once it has.
   const awaitingWelcome: ConnectedClient[] = [];
   let recoveryDone = false;
+  const toldDone = new Set<string>();
+  const greet = (client: ConnectedClient) => {
+    welcome(state, parts.rounds, client);
+    if (state.closedRounds >= parts.rounds) toldDone.add(client.id);
+  };
   const loaded = parts.store.load().then((s) => {
     state = s;
     if (s.closedRounds > 0) log.info(`resuming after round ${s.closedRounds} from the checkpoint`);
@@ -223,7 +252,7 @@ export function createServer(parts: ServerParts): Server {
     // only after: from the state recovery ends with, never from the one before.
     // Rounds start only after recovery: until then nothing else is sent.
     onAdmit: (client) => {
-      if (recoveryDone) welcome(state, parts.rounds, client);
+      if (recoveryDone) greet(client);
       else awaitingWelcome.push(client);
     },
   });
@@ -255,14 +284,12 @@ export function createServer(parts: ServerParts): Server {
       recoveryDone = true;
       // Synchronously, before the first round can send a fit: a client's
       // first message is its welcome.
-      for (const client of awaitingWelcome.splice(0)) welcome(state, parts.rounds, client);
+      for (const client of awaitingWelcome.splice(0)) greet(client);
       if (state.closedRounds >= parts.rounds) {
         log.info(
-          `all ${parts.rounds} rounds were already done; telling clients for ${
-            parts.lingerMs / 1000
-          } s (remove the state folder to start afresh)`,
+          `all ${parts.rounds} rounds were already done (remove the state folder to start afresh)`,
         );
-        await new Promise((r) => setTimeout(r, parts.lingerMs));
+        await lingerForLateClients(parts, clients, toldDone);
         return [...state.history];
       }
       for (let round = state.closedRounds + 1; round <= parts.rounds; round++) {
@@ -280,10 +307,12 @@ export function createServer(parts: ServerParts): Server {
         observe({ type: "round", record: closed.record });
       }
       clients.broadcast({ type: "done", rounds: parts.rounds });
+      for (const id of clients.ids()) toldDone.add(id);
       const failed = state.history.filter((r) => r.failed).length;
       log.info(
         `all ${parts.rounds} rounds done${failed ? ` (${failed} failed)` : ""}`,
       );
+      await lingerForLateClients(parts, clients, toldDone);
       // Let the done frames leave before the sockets close.
       await new Promise((r) => setTimeout(r, 200));
       if (failed === parts.rounds) {

@@ -198,3 +198,83 @@ Deno.test("the owner service unreachable: the server retries and no round is don
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the owner killed after sealing the last round: the server still tells it done, and a later owner with no server lingers and exits", async () => {
+  const dir = await Deno.makeTempDir();
+  const fed = `${dir}/fed`;
+  const parties: Party[] = [];
+  try {
+    await smallFederation(fed, { rounds: 1 });
+    const first = owner(fed);
+    const srv = server(fed);
+    parties.push(first, srv, client(fed, 1), client(fed, 2));
+    await first.waitFor(/round 1: sealed the model of/);
+    first.child.kill("SIGKILL");
+    await first.done;
+    // Restarted while the server finishes: whether the sealed answer left
+    // before the kill or not, the server comes back to say done.
+    await new Promise((r) => setTimeout(r, 500));
+    const second = startParty("owner-2", [
+      "owner",
+      "serve",
+      "--bundle",
+      `${fed}/owner`,
+      "--workers",
+      "1",
+      "--linger",
+      "120",
+    ]);
+    parties.push(second);
+    for (const p of parties.slice(1)) await exitsCleanly(p);
+    assert.ok(!second.lines.some((l) => /round 1: sealed/.test(l)), "no second decryption");
+    assert.ok(!second.lines.some((l) => /no server came/.test(l)), second.lines.join("\n"));
+    await clientsHoldOwnerModel(fed, [1, 2], 1);
+
+    // Once every round is sealed and no server is left, the owner does not wait forever.
+    const third = startParty("owner-3", [
+      "owner",
+      "serve",
+      "--bundle",
+      `${fed}/owner`,
+      "--workers",
+      "1",
+      "--linger",
+      "1",
+    ]);
+    parties.push(third);
+    await exitsCleanly(third);
+    assert.ok(
+      third.lines.some((l) => /all 1 rounds are decided; waiting 1 s for a server/.test(l)),
+      third.lines.join("\n"),
+    );
+    assert.ok(third.lines.some((l) => /no server came within 1 s/.test(l)));
+  } finally {
+    await stopAll(parties);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a client killed during the last round and restarted after it closed gets the final model from the lingering server", async () => {
+  const dir = await Deno.makeTempDir();
+  const fed = `${dir}/fed`;
+  const parties: Party[] = [];
+  try {
+    await smallFederation(fed, { rounds: 1 });
+    const srv = server(fed);
+    const victim = client(fed, 2);
+    parties.push(owner(fed), srv, client(fed, 1), victim);
+    // Its update is in: the round goes on without it.
+    await srv.waitFor(/accepted the update of client-2/);
+    victim.child.kill("SIGKILL");
+    await victim.done;
+    await srv.waitFor(/waiting up to 30 s to tell client-2 the federation is done/);
+    const again = client(fed, 2);
+    parties.push(again);
+    for (const p of parties.filter((p) => p !== victim)) await exitsCleanly(p);
+    assert.ok(again.lines.some((l) => /federation done/.test(l)), again.lines.join("\n"));
+    await clientsHoldOwnerModel(fed, [1, 2], 1);
+  } finally {
+    await stopAll(parties);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

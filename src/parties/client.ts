@@ -230,6 +230,14 @@ export async function runClient(options: ClientOptions): Promise<ClientRound[]> 
       held = next;
       await store.save(next);
     }, rounds);
+    if (held.round >= bundle.config.rounds) {
+      // The last round's model exists only once the federation is over: a client
+      // killed before it read "done" finds no server to tell it again.
+      log.info(
+        `federation done after ${bundle.config.rounds} rounds (this client holds the last model)`,
+      );
+      return rounds;
+    }
     await connectAndServe(options, { id, token }, () => held.round, session);
     return rounds;
   } finally {

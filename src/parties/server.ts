@@ -194,6 +194,29 @@ async function lingerForLateClients(
   }
 }
 
+/** Tells every client "done", waits for the late ones; throws if no round produced a model. */
+async function endFederation(
+  parts: ServerParts,
+  clients: ClientRegistry,
+  state: ServerState,
+  toldDone: Set<string>,
+): Promise<RoundRecord[]> {
+  clients.broadcast({ type: "done", rounds: parts.rounds });
+  for (const id of clients.ids()) toldDone.add(id);
+  const failed = state.history.filter((r) => r.failed).length;
+  parts.log.info(`all ${parts.rounds} rounds done${failed ? ` (${failed} failed)` : ""}`);
+  await lingerForLateClients(parts, clients, toldDone);
+  // Let the done frames leave before the sockets close.
+  await new Promise((r) => setTimeout(r, 200));
+  if (failed === parts.rounds) {
+    throw new FlheError(
+      "unavailable",
+      `no round produced a model; the last failed with: ${state.history.at(-1)?.failed}`,
+    );
+  }
+  return [...state.history];
+}
+
 function logRound(log: Logger, r: RoundRecord): void {
   const metrics = r.mae === undefined
     ? `accuracy ${(r.accuracy * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)}`
@@ -306,22 +329,7 @@ export function createServer(parts: ServerParts): Server {
         if (!closed.record.failed) logRound(log, closed.record);
         observe({ type: "round", record: closed.record });
       }
-      clients.broadcast({ type: "done", rounds: parts.rounds });
-      for (const id of clients.ids()) toldDone.add(id);
-      const failed = state.history.filter((r) => r.failed).length;
-      log.info(
-        `all ${parts.rounds} rounds done${failed ? ` (${failed} failed)` : ""}`,
-      );
-      await lingerForLateClients(parts, clients, toldDone);
-      // Let the done frames leave before the sockets close.
-      await new Promise((r) => setTimeout(r, 200));
-      if (failed === parts.rounds) {
-        throw new FlheError(
-          "unavailable",
-          `no round produced a model; the last failed with: ${state.history.at(-1)?.failed}`,
-        );
-      }
-      return [...state.history];
+      return await endFederation(parts, clients, state, toldDone);
     },
     async close() {
       await parts.finisher.close();

@@ -122,7 +122,7 @@ export async function runChaos(fed: string, options: ChaosOptions): Promise<Chao
       "--round-timeout",
       "60",
       "--linger",
-      "6",
+      "10",
     ]),
   );
   for (let i = 1; i <= clients; i++) {

@@ -273,6 +273,16 @@ Deno.test("a client killed during the last round and restarted after it closed g
     for (const p of parties.filter((p) => p !== victim)) await exitsCleanly(p);
     assert.ok(again.lines.some((l) => /federation done/.test(l)), again.lines.join("\n"));
     await clientsHoldOwnerModel(fed, [1, 2], 1);
+    // Started again once the server is gone: it holds the last model, so it is done.
+    const late = client(fed, 2);
+    parties.push(late);
+    await exitsCleanly(late);
+    assert.ok(
+      late.lines.some((l) =>
+        /federation done after 1 rounds \(this client holds the last model\)/.test(l)
+      ),
+      late.lines.join("\n"),
+    );
   } finally {
     await stopAll(parties);
     await Deno.remove(dir, { recursive: true });

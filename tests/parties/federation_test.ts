@@ -159,6 +159,9 @@ Deno.test("a round completes with two of three clients when the third is killed 
       `${fed}/server`,
       "--min-available",
       "3",
+      // The killed client never comes back for its "done".
+      "--linger",
+      "1",
     ]);
     parties.push(server);
     const victim = startParty("client-3", [

@@ -10,8 +10,16 @@ import { type Party, readModel, smallFederation, startParty, stopAll } from "./h
 
 const LIMITS = ["--train-limit", "200", "--test-limit", "200", "--workers", "1"];
 
-function owner(fed: string): Party {
-  return startParty("owner", ["owner", "serve", "--bundle", `${fed}/owner`, "--workers", "1"]);
+function owner(fed: string, name = "owner", extra: string[] = []): Party {
+  return startParty(name, [
+    "owner",
+    "serve",
+    "--bundle",
+    `${fed}/owner`,
+    "--workers",
+    "1",
+    ...extra,
+  ]);
 }
 
 function server(fed: string, name = "server", extra: string[] = []): Party {
@@ -214,16 +222,7 @@ Deno.test("the owner killed after sealing the last round: the server still tells
     // Restarted while the server finishes: whether the sealed answer left
     // before the kill or not, the server comes back to say done.
     await new Promise((r) => setTimeout(r, 500));
-    const second = startParty("owner-2", [
-      "owner",
-      "serve",
-      "--bundle",
-      `${fed}/owner`,
-      "--workers",
-      "1",
-      "--linger",
-      "120",
-    ]);
+    const second = owner(fed, "owner-2", ["--linger", "120"]);
     parties.push(second);
     for (const p of parties.slice(1)) await exitsCleanly(p);
     assert.ok(!second.lines.some((l) => /round 1: sealed/.test(l)), "no second decryption");
@@ -231,16 +230,7 @@ Deno.test("the owner killed after sealing the last round: the server still tells
     await clientsHoldOwnerModel(fed, [1, 2], 1);
 
     // Once every round is sealed and no server is left, the owner does not wait forever.
-    const third = startParty("owner-3", [
-      "owner",
-      "serve",
-      "--bundle",
-      `${fed}/owner`,
-      "--workers",
-      "1",
-      "--linger",
-      "1",
-    ]);
+    const third = owner(fed, "owner-3", ["--linger", "1"]);
     parties.push(third);
     await exitsCleanly(third);
     assert.ok(

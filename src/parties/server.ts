@@ -205,7 +205,8 @@ async function endFederation(
   for (const id of clients.ids()) toldDone.add(id);
   const failed = state.history.filter((r) => r.failed).length;
   parts.log.info(`all ${parts.rounds} rounds done${failed ? ` (${failed} failed)` : ""}`);
-  await lingerForLateClients(parts, clients, toldDone);
+  // Ended early (too few clients left), a late client would not be told "done".
+  if (state.closedRounds >= parts.rounds) await lingerForLateClients(parts, clients, toldDone);
   // Let the done frames leave before the sockets close.
   await new Promise((r) => setTimeout(r, 200));
   if (failed === parts.rounds) {
